@@ -1,0 +1,302 @@
+"""An exhaustive, breadth-first explicit-state model checker for the runlife machines.
+
+A machine (see :class:`Machine`) says what its initial states are, what steps each state can
+take, how to reduce a state by symmetry, and which invariants, step properties, goals and
+progress properties must hold. The checker knows nothing else about it.
+
+Breadth-first order makes every counterexample a shortest one. The explored graph is kept, so
+progress (liveness) is checked on it, and other parts of runlife read it: the conformance kit
+replays the shortest path to every edge against a store (transition tours), and the diagrams
+draw what is actually reachable.
+"""
+
+from __future__ import annotations
+
+import time
+from array import array
+from collections import deque
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
+
+S = TypeVar("S")
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One step of a behaviour: who did what, with which arguments, and what it answered."""
+
+    actor: str
+    name: str
+    args: tuple[object, ...] = ()
+    result: object = None
+
+    def __str__(self) -> str:
+        args = ", ".join(repr(a) for a in self.args)
+        result = "" if self.result is None else f" -> {self.result!r}"
+        return f"{self.actor}: {self.name}({args}){result}"
+
+
+@dataclass(frozen=True)
+class Invariant(Generic[S]):
+    """A named predicate every reachable state must satisfy."""
+
+    name: str
+    holds: Callable[[S], bool]
+    doc: str
+    seed: str
+
+
+@dataclass(frozen=True)
+class StepProperty(Generic[S]):
+    """A named predicate every step (before, action, after) must satisfy."""
+
+    name: str
+    holds: Callable[[S, Action, S], bool]
+    doc: str
+    seed: str
+
+
+@dataclass(frozen=True)
+class Progress(Generic[S]):
+    """From every state where ``pending`` holds, some state where ``done`` holds is reachable.
+
+    States cut off by the bounds count as able to progress: the checker reports only
+    violations it has fully explored.
+    """
+
+    name: str
+    pending: Callable[[S], bool]
+    done: Callable[[S], bool]
+    doc: str
+    seed: str
+
+
+class Machine(Protocol[S]):
+    """What the checker needs from a machine."""
+
+    name: str
+    invariants: Sequence[Invariant[S]]
+    step_properties: Sequence[StepProperty[S]]
+    progress: Sequence[Progress[S]]
+
+    def initial(self) -> Iterable[S]: ...
+
+    def next(self, state: S) -> Iterable[tuple[Action, S]]:
+        """Every step the state can take, refusals (self-loops) included."""
+        ...
+
+    def within_bounds(self, state: S) -> bool:
+        """False for states beyond the bounds: checked, but not expanded."""
+        ...
+
+    def canonical(self, state: S) -> Hashable:
+        """A key equal for states that are the same up to renaming interchangeable ids."""
+        ...
+
+    def key(self, state: S) -> Hashable:
+        """A key equal only for equal states (used when symmetry reduction is off)."""
+        ...
+
+    def orbit(self, state: S) -> int:
+        """How many distinct states the symmetry class of ``state`` holds."""
+        ...
+
+    def describe(self, state: S) -> Mapping[str, object]:
+        """The state's fields, flattened, for printing what a step changed."""
+        ...
+
+
+@dataclass
+class Violation(Generic[S]):
+    """A property that failed, with the shortest behaviour that shows it."""
+
+    property: str
+    doc: str
+    seed: str
+    kind: str  # "invariant", "step", "progress"
+    path: list[tuple[Action | None, S]]
+
+    @property
+    def steps(self) -> list[Action]:
+        return [a for a, _ in self.path if a is not None]
+
+
+@dataclass
+class Exploration(Generic[S]):
+    """Everything one run of the checker learned."""
+
+    machine: str
+    states: list[S] = field(default_factory=list)
+    parent: array[int] = field(default_factory=lambda: array("q"))
+    via: list[Action | None] = field(default_factory=list)
+    depth: array[int] = field(default_factory=lambda: array("i"))
+    edges: list[tuple[int, Action, int]] = field(default_factory=list)
+    truncated: set[int] = field(default_factory=set)
+    violations: list[Violation[S]] = field(default_factory=list)
+    transitions: int = 0
+    seconds: float = 0.0
+    symmetry: bool = True
+    unreduced: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    @property
+    def max_depth(self) -> int:
+        return max(self.depth, default=0)
+
+    @property
+    def rate(self) -> float:
+        return len(self.states) / self.seconds if self.seconds else float("inf")
+
+    def path_to(self, index: int) -> list[tuple[Action | None, S]]:
+        """The shortest behaviour from an initial state to state ``index``."""
+        path: list[tuple[Action | None, S]] = []
+        while index >= 0:
+            path.append((self.via[index], self.states[index]))
+            index = self.parent[index]
+        path.reverse()
+        return path
+
+
+def explore(
+    machine: Machine[S],
+    *,
+    symmetry: bool = True,
+    keep_edges: bool = True,
+    stop_at_first: bool = True,
+    max_states: int | None = None,
+) -> Exploration[S]:
+    """Explore every reachable state breadth-first, checking every property on the way."""
+    started = time.perf_counter()
+    result: Exploration[S] = Exploration(machine.name, symmetry=symmetry)
+    key = machine.canonical if symmetry else machine.key
+    seen: dict[Hashable, int] = {}
+    frontier: deque[int] = deque()
+    failed: set[str] = set()
+
+    def add(state: S, parent: int, action: Action | None) -> int:
+        index = len(result.states)
+        result.states.append(state)
+        result.parent.append(parent)
+        result.via.append(action)
+        result.depth.append(0 if parent < 0 else result.depth[parent] + 1)
+        for inv in machine.invariants:
+            if inv.name not in failed and not inv.holds(state):
+                failed.add(inv.name)
+                result.violations.append(
+                    Violation(inv.name, inv.doc, inv.seed, "invariant", result.path_to(index))
+                )
+        if machine.within_bounds(state):
+            frontier.append(index)
+        else:
+            result.truncated.add(index)
+        return index
+
+    for state in machine.initial():
+        k = key(state)
+        if k not in seen:
+            seen[k] = add(state, -1, None)
+
+    while frontier and not (stop_at_first and result.violations):
+        if max_states is not None and len(result.states) >= max_states:
+            result.truncated.update(frontier)
+            break
+        index = frontier.popleft()
+        state = result.states[index]
+        for action, after in machine.next(state):
+            result.transitions += 1
+            for prop in machine.step_properties:
+                if prop.name not in failed and not prop.holds(state, action, after):
+                    failed.add(prop.name)
+                    path = [*result.path_to(index), (action, after)]
+                    result.violations.append(
+                        Violation(prop.name, prop.doc, prop.seed, "step", path)
+                    )
+            k = key(after)
+            target = seen.get(k)
+            if target is None:
+                target = seen[k] = add(after, index, action)
+            if keep_edges:
+                result.edges.append((index, action, target))
+
+    if keep_edges and not (stop_at_first and result.violations):
+        result.violations.extend(_check_progress(machine, result))
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _check_progress(machine: Machine[S], ex: Exploration[S]) -> list[Violation[S]]:
+    """For each progress property: states from which ``done`` can never be reached."""
+    predecessors: list[list[int]] = [[] for _ in ex.states]
+    for source, _, target in ex.edges:
+        predecessors[target].append(source)
+    found: list[Violation[S]] = []
+    for prop in machine.progress:
+        good = [i for i, s in enumerate(ex.states) if prop.done(s) or i in ex.truncated]
+        can = set(good)
+        queue = deque(good)
+        while queue:
+            for p in predecessors[queue.popleft()]:
+                if p not in can:
+                    can.add(p)
+                    queue.append(p)
+        stuck = [i for i, s in enumerate(ex.states) if i not in can and prop.pending(s)]
+        if stuck:
+            worst = min(stuck, key=lambda i: ex.depth[i])
+            found.append(Violation(prop.name, prop.doc, prop.seed, "progress", ex.path_to(worst)))
+    return found
+
+
+def count_unreduced(machine: Machine[S], ex: Exploration[S]) -> int:
+    """The number of states the exploration would have found without symmetry reduction."""
+    return sum(machine.orbit(s) for s in ex.states)
+
+
+def format_counterexample(machine: Machine[S], violation: Violation[S]) -> str:
+    """Numbered steps a person can read: actor, action, arguments, result, what changed."""
+    lines = [
+        f"{violation.kind} violated: {violation.property} (seed {violation.seed})",
+        f"  {violation.doc}",
+        f"shortest counterexample, {len(violation.steps)} steps:",
+    ]
+    previous: Mapping[str, object] | None = None
+    for number, (action, state) in enumerate(violation.path):
+        now = machine.describe(state)
+        if action is None:
+            lines.append("  0. initial state")
+        else:
+            lines.append(f"  {number}. {action}")
+            assert previous is not None
+            for name, value in now.items():
+                if previous.get(name, _ABSENT) != value:
+                    lines.append(f"       {name}: {previous.get(name, '-')} -> {value}")
+        previous = now
+    if violation.kind == "progress":
+        lines.append("  from here no continuation reaches the goal")
+    return "\n".join(lines)
+
+
+_ABSENT = object()
+
+
+def reachable_edges(ex: Exploration[S], label: Callable[[S, Action, S], Hashable]) -> dict[
+    Hashable, list[Action]
+]:
+    """Every distinct edge label, with the shortest behaviour ending in such an edge.
+
+    ``label`` abstracts a concrete step (before, action, after) to the edge it stands for. The
+    result maps each label to the actions from an initial state up to and including that edge.
+    """
+    best: dict[Hashable, tuple[int, int, Action]] = {}
+    for source, action, target in ex.edges:
+        edge = label(ex.states[source], action, ex.states[target])
+        length = ex.depth[source]
+        if edge not in best or length < best[edge][0]:
+            best[edge] = (length, source, action)
+    tours: dict[Hashable, list[Action]] = {}
+    for edge, (_, source, action) in best.items():
+        tours[edge] = [a for a, _ in ex.path_to(source) if a is not None] + [action]
+    return tours

@@ -1,0 +1,440 @@
+"""The core machine: runs, claims, leases and a clock, raced by concurrent actors.
+
+Actors are executors (``a0``, ``a1``, ...): each remembers the claim it believes it holds, as a
+real executor would, and uses that claim's epoch for every write. The ``user`` creates, cancels
+and abandons runs (a web button, a chat message, a CLI); ``clock`` makes time pass. An executor
+may ``crash`` (its process dies and forgets its claim) at any moment; a frozen executor is one
+that simply does not act for a while, which every interleaving already covers.
+
+Init and Next below read as a table of contents; each step calls one store rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from itertools import permutations
+
+from runlife.spec.checker import Action, Invariant, Progress, StepProperty
+from runlife.spec.records import GateSpec, NewRun, Run, Timing
+from runlife.spec.results import (
+    TERMINAL,
+    Claimed,
+    Found,
+    Renewed,
+    Status,
+    is_refusal,
+)
+from runlife.spec.rules import CORRECT, Rules
+from runlife.spec.store import StoreState, create_run, tick
+
+WORKFLOW = "wf"
+CONVERSATION = None
+CODEBASE = "main"
+GATE = GateSpec("review")
+
+
+@dataclass(frozen=True, slots=True)
+class Holding:
+    """The claim an executor believes it holds."""
+
+    run_id: str
+    epoch: int
+    lease_expires: float
+
+
+@dataclass(frozen=True, slots=True)
+class CoreState:
+    """The store, and what each executor believes it holds (``None``: idle)."""
+
+    store: StoreState
+    actors: tuple[Holding | None, ...]
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """How much of the infinite behaviour to explore."""
+
+    runs: int = 2
+    actors: int = 3
+    ticks: int = 3
+    epochs: int = 3
+    timing: Timing = field(default_factory=lambda: Timing(lease_ttl=2, stale_after=2))
+
+
+def actor_name(index: int) -> str:
+    return f"a{index}"
+
+
+def live(holding: Holding | None, clock: float) -> bool:
+    """Whether an executor may still act on its claim: its lease has not expired."""
+    return holding is not None and clock < holding.lease_expires
+
+
+class CoreMachine:
+    """Runs, claims, leases and a clock, under concurrent executors and a user."""
+
+    name = "core"
+
+    def __init__(self, bounds: Bounds | None = None, rules: Rules = CORRECT) -> None:
+        self.bounds = bounds or Bounds()
+        self.rules = rules
+        self.invariants = (
+            *CORE_INVARIANTS,
+            find_and_resume_agree(self),
+            orphan_recoverable(self),
+        )
+        self.step_properties = CORE_STEP_PROPERTIES
+        self.progress = tuple(run_can_finish(i) for i in range(self.bounds.runs))
+
+    # -- Init ---------------------------------------------------------------------------------
+
+    def initial(self) -> Iterator[CoreState]:
+        yield CoreState(StoreState(), (None,) * self.bounds.actors)
+
+    # -- Next ---------------------------------------------------------------------------------
+
+    def next(self, s: CoreState) -> Iterator[tuple[Action, CoreState]]:
+        yield from self.time_passes(s)
+        yield from self.user_creates(s)
+        for run in s.store.runs:
+            yield from self.user_decides(s, run.id)
+        yield from self.user_looks_for_work(s)
+        for index, holding in enumerate(s.actors):
+            if holding is None:
+                for run in s.store.runs:
+                    yield from self.executor_claims(s, index, run.id)
+            else:
+                yield from self.executor_writes(s, index, holding)
+                yield from self.executor_crashes(s, index)
+
+    def time_passes(self, s: CoreState) -> Iterator[tuple[Action, CoreState]]:
+        yield Action("clock", "tick"), replace(s, store=tick(s.store))
+
+    def user_creates(self, s: CoreState) -> Iterator[tuple[Action, CoreState]]:
+        if len(s.store.runs) < self.bounds.runs:
+            run_id = f"r{len(s.store.runs)}"
+            new = NewRun(WORKFLOW, f"message {run_id}", CODEBASE, CONVERSATION)
+            after, result = create_run(s.store, new, run_id)
+            yield Action("user", "create_run", (run_id,), result), replace(s, store=after)
+
+    def user_decides(self, s: CoreState, run_id: str) -> Iterator[tuple[Action, CoreState]]:
+        for name in ("cancel_run", "abandon_run"):
+            after, result = getattr(self.rules, name)(s.store, run_id)
+            yield Action("user", name, (run_id,), result), replace(s, store=after)
+
+    def user_looks_for_work(self, s: CoreState) -> Iterator[tuple[Action, CoreState]]:
+        if s.store.runs:
+            _, found = self.rules.find_resumable(
+                s.store, WORKFLOW, CONVERSATION, CODEBASE, self.bounds.timing
+            )
+            yield Action("user", "find_resumable", (WORKFLOW,), found), s
+
+    def executor_claims(
+        self, s: CoreState, index: int, run_id: str
+    ) -> Iterator[tuple[Action, CoreState]]:
+        actor = actor_name(index)
+        for name in ("start_run", "resume_run"):
+            after, result = getattr(self.rules, name)(s.store, run_id, actor, self.bounds.timing)
+            holding = None
+            if isinstance(result, Claimed):
+                holding = Holding(run_id, result.epoch, result.lease_expires)
+            yield Action(actor, name, (run_id,), result), self._with(s, after, index, holding)
+
+    def executor_writes(
+        self, s: CoreState, index: int, h: Holding
+    ) -> Iterator[tuple[Action, CoreState]]:
+        actor, timing, rules = actor_name(index), self.bounds.timing, self.rules
+        writes = (
+            ("heartbeat", rules.heartbeat(s.store, h.run_id, h.epoch, timing)),
+            ("pause_at_gate", rules.pause_at_gate(s.store, h.run_id, h.epoch, GATE)),
+            ("complete_run", rules.complete_run(s.store, h.run_id, h.epoch)),
+            ("fail_run", rules.fail_run(s.store, h.run_id, h.epoch, "boom")),
+        )
+        for name, (after, result) in writes:
+            # A refused write tells the executor it lost the run; a finished one releases it.
+            kept = replace(h, lease_expires=result.lease_expires) if isinstance(
+                result, Renewed
+            ) else None
+            action = Action(actor, name, (h.run_id, h.epoch), result)
+            yield action, self._with(s, after, index, kept)
+
+    def executor_crashes(self, s: CoreState, index: int) -> Iterator[tuple[Action, CoreState]]:
+        yield Action(actor_name(index), "crash"), self._with(s, s.store, index, None)
+
+    @staticmethod
+    def _with(s: CoreState, store: StoreState, index: int, holding: Holding | None) -> CoreState:
+        actors = s.actors[:index] + (holding,) + s.actors[index + 1 :]
+        return CoreState(store, actors)
+
+    # -- bounds and symmetry ------------------------------------------------------------------
+
+    def within_bounds(self, s: CoreState) -> bool:
+        return s.store.clock < self.bounds.ticks and all(
+            r.epoch < self.bounds.epochs for r in s.store.runs
+        )
+
+    def key(self, s: CoreState) -> Hashable:
+        return s
+
+    def canonical(self, s: CoreState) -> Hashable:
+        """Runs are interchangeable, and so are executors; the claim's holder name is
+        informational (no guard reads it), so it is left out of the key."""
+        runs = s.store.runs
+        best: Hashable | None = None
+        for order in permutations(range(len(runs))):
+            position = {runs[old].id: new for new, old in enumerate(order)}
+            key = (
+                s.store.clock,
+                tuple(_run_key(runs[old]) for old in order),
+                tuple(sorted(_holding_key(h, position) for h in s.actors)),
+            )
+            if best is None or key < best:  # type: ignore[operator]
+                best = key
+        return best
+
+    def orbit(self, s: CoreState) -> int:
+        runs = s.store.runs
+        keys = set()
+        for order in permutations(range(len(runs))):
+            position = {runs[old].id: new for new, old in enumerate(order)}
+            for actors in permutations(s.actors):
+                keys.add(
+                    (
+                        tuple(_run_key(runs[old]) for old in order),
+                        tuple(_holding_key(h, position) for h in actors),
+                    )
+                )
+        return len(keys)
+
+    def describe(self, s: CoreState) -> Mapping[str, object]:
+        fields: dict[str, object] = {"clock": s.store.clock}
+        for run in s.store.runs:
+            claim = run.claim
+            fields[f"{run.id}.status"] = str(run.status)
+            fields[f"{run.id}.epoch"] = run.epoch
+            fields[f"{run.id}.claim"] = (
+                "none" if claim is None else f"{claim.holder}@{claim.epoch} until {claim.lease_expires}"
+            )
+            fields[f"{run.id}.last_activity_at"] = run.last_activity_at
+            fields[f"{run.id}.completed_at"] = run.completed_at
+        for index, h in enumerate(s.actors):
+            fields[f"{actor_name(index)}.holds"] = (
+                "nothing" if h is None else f"{h.run_id}@{h.epoch} until {h.lease_expires}"
+            )
+        return fields
+
+
+_STATUS_CODE = {status: code for code, status in enumerate(Status)}
+
+
+def _run_key(run: Run) -> tuple[int | float, ...]:
+    claim = run.claim
+    return (
+        _STATUS_CODE[run.status],
+        -1 if run.started_at is None else run.started_at,
+        run.last_activity_at,
+        -1 if run.completed_at is None else run.completed_at,
+        -1 if claim is None else claim.epoch,
+        -1 if claim is None else claim.lease_expires,
+        run.epoch,
+        run.error is not None,
+        0 if run.gate is None else 1,
+    )
+
+
+def _holding_key(h: Holding | None, position: Mapping[str, int]) -> tuple[int | float, ...]:
+    return (-1,) if h is None else (position[h.run_id], h.epoch, h.lease_expires)
+
+
+# --- invariants ------------------------------------------------------------------------------
+
+
+def no_double_claim(s: CoreState) -> bool:
+    """At most one executor holds a live lease on a run, and no two hold the same epoch.
+
+    Protects the worktree from two executors at once (seed 001: racing resumers double-claim).
+    """
+    clock = s.store.clock
+    live_runs = [h.run_id for h in s.actors if h is not None and live(h, clock)]
+    claims = [(h.run_id, h.epoch) for h in s.actors if h is not None]
+    return len(live_runs) == len(set(live_runs)) and len(claims) == len(set(claims))
+
+
+def find_and_resume_agree(machine: CoreMachine) -> Invariant[CoreState]:
+    def holds(s: CoreState) -> bool:
+        """Whatever find-resumable returns, resume accepts at that instant, and vice versa.
+
+        Protects orphan recovery from a predicate copied by hand with another threshold or an
+        unbound parameter (seed 001, review finding C1).
+        """
+        timing = machine.bounds.timing
+        for run in s.store.runs:
+            alone = StoreState(s.store.clock, (run,))
+            _, found = machine.rules.find_resumable(
+                alone, run.workflow, None, run.codebase, timing
+            )
+            _, claimed = machine.rules.resume_run(alone, run.id, "probe", timing)
+            if isinstance(found, Found) and (found.run_id == run.id) != isinstance(
+                claimed, Claimed
+            ):
+                return False
+        return True
+
+    return Invariant("find_and_resume_agree", holds, _doc(holds), "001")
+
+
+def claimed_runs_are_running(s: CoreState) -> bool:
+    """A run holds a claim exactly while it is running; terminal runs hold none.
+
+    Protects against a finished run that still looks owned (seed 001: cancel must release).
+    """
+    return all((run.claim is not None) == (run.status is Status.RUNNING) for run in s.store.runs)
+
+
+def terminal_is_final(before: CoreState, action: Action, after: CoreState) -> bool:
+    """A completed or cancelled run never changes again, and its completion time is never
+    re-stamped.
+
+    Protects finished work from a cancel that resurrects it (seed 001).
+    """
+    for run in before.store.runs:
+        if run.status in TERMINAL:
+            later = after.store.get(run.id)
+            if later is None or (later.status, later.completed_at) != (
+                run.status,
+                run.completed_at,
+            ):
+                return False
+    return True
+
+
+def cancel_is_truthful(before: CoreState, action: Action, after: CoreState) -> bool:
+    """Cancel reports ``cancelled=True`` exactly when it changed the run.
+
+    Protects callers from a false "Cancelled" after the run already finished (seed 001, I1).
+    """
+    if action.name != "cancel_run" or is_refusal(action.result):
+        return True
+    changed = before.store.get(str(action.args[0])) != after.store.get(str(action.args[0]))
+    return getattr(action.result, "cancelled", None) is changed
+
+
+def epochs_increase(before: CoreState, action: Action, after: CoreState) -> bool:
+    """A run's epoch never goes down, and each successful claim takes a strictly higher one.
+
+    Protects fencing: a recovered run must be told apart from its previous holder (seed 001).
+    """
+    for run in after.store.runs:
+        old = before.store.get(run.id)
+        if old is not None and run.epoch < old.epoch:
+            return False
+    if isinstance(action.result, Claimed):
+        old = before.store.get(action.result.run_id)
+        return old is not None and action.result.epoch > old.epoch
+    return True
+
+
+def no_stale_write(before: CoreState, action: Action, after: CoreState) -> bool:
+    """An executor write succeeds only with the epoch that currently holds the running run.
+
+    Protects a recovered run from its old, merely frozen executor (seed 001: fencing).
+    """
+    if action.name not in EXECUTOR_WRITES or is_refusal(action.result):
+        return True
+    run = before.store.get(str(action.args[0]))
+    epoch = action.args[1]
+    return (
+        run is not None
+        and run.status is Status.RUNNING
+        and run.claim is not None
+        and run.claim.epoch == epoch
+    )
+
+
+def cancel_sticks(before: CoreState, action: Action, after: CoreState) -> bool:
+    """Only resume may move a run out of failed or paused, and nothing moves it out of
+    cancelled; in particular a start never overwrites a cancel that won first.
+
+    Protects a user's cancel from a slow starter (seed 001).
+    """
+    if action.name != "start_run" or is_refusal(action.result):
+        return True
+    run = before.store.get(str(action.args[0]))
+    return run is not None and run.status is Status.PENDING
+
+
+EXECUTOR_WRITES = frozenset({"heartbeat", "pause_at_gate", "complete_run", "fail_run"})
+
+
+def _doc(fn: object) -> str:
+    text = (getattr(fn, "__doc__", None) or "").strip()
+    return " ".join(text.split("\n\n")[0].split())
+
+
+def _invariant(fn: object, seed: str) -> Invariant[CoreState]:
+    return Invariant(getattr(fn, "__name__"), fn, _doc(fn), seed)  # type: ignore[arg-type]
+
+
+def _step(fn: object, seed: str) -> StepProperty[CoreState]:
+    return StepProperty(getattr(fn, "__name__"), fn, _doc(fn), seed)  # type: ignore[arg-type]
+
+
+CORE_STEP_PROPERTIES: tuple[StepProperty[CoreState], ...] = (
+    _step(terminal_is_final, "001"),
+    _step(cancel_is_truthful, "001"),
+    _step(epochs_increase, "001"),
+    _step(no_stale_write, "001"),
+    _step(cancel_sticks, "001"),
+)
+
+
+def orphan_recoverable(machine: CoreMachine) -> Invariant[CoreState]:
+    def holds(s: CoreState) -> bool:
+        """A running run nobody holds a live lease on becomes resumable once ``stale_after``
+        has passed since its last activity, never later.
+
+        Protects orphans from staying claimed forever (seed 001, C1: an unbound threshold
+        made recovery silently dead).
+        """
+        timing = machine.bounds.timing
+        for run in s.store.runs:
+            if run.status is not Status.RUNNING:
+                continue
+            if any(h is not None and h.run_id == run.id and live(h, s.store.clock)
+                   for h in s.actors):
+                continue
+            later = StoreState(run.last_activity_at + timing.stale_after, (run,))
+            _, claimed = machine.rules.resume_run(later, run.id, "recoverer", timing)
+            if not isinstance(claimed, Claimed):
+                return False
+        return True
+
+    return Invariant("orphan_recoverable", holds, _doc(holds), "001")
+
+
+CORE_INVARIANTS: tuple[Invariant[CoreState], ...] = (
+    _invariant(no_double_claim, "001"),
+    _invariant(claimed_runs_are_running, "001"),
+)
+
+
+def run_can_finish(index: int) -> Progress[CoreState]:
+    run_id = f"r{index}"
+
+    def pending(s: CoreState) -> bool:
+        run = s.store.get(run_id)
+        return run is not None and run.status not in TERMINAL
+
+    def done(s: CoreState) -> bool:
+        run = s.store.get(run_id)
+        return run is not None and run.status in TERMINAL
+
+    return Progress(
+        f"run_can_finish[{run_id}]",
+        pending,
+        done,
+        "From every reachable state, each unfinished run can still reach completed or cancelled.",
+        "000",
+    )
+
