@@ -282,9 +282,9 @@ def format_counterexample(machine: Machine[S], violation: Violation[S]) -> str:
 _ABSENT = object()
 
 
-def reachable_edges(ex: Exploration[S], label: Callable[[S, Action, S], Hashable]) -> dict[
-    Hashable, list[Action]
-]:
+def reachable_edges(
+    ex: Exploration[S], label: Callable[[S, Action, S], Hashable]
+) -> dict[Hashable, list[Action]]:
     """Every distinct edge label, with the shortest behaviour ending in such an edge.
 
     ``label`` abstracts a concrete step (before, action, after) to the edge it stands for. The

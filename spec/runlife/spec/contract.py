@@ -12,7 +12,7 @@ declared away; the kit reports a family that needs a missing capability as "not 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from enum import Enum
+from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 from runlife.spec.records import GateSpec, LoopSession, NewRun, NodeResult, Run, Timing
@@ -37,7 +37,7 @@ from runlife.spec.results import (
 )
 
 
-class Capability(str, Enum):
+class Capability(StrEnum):
     """Optional powers a store may declare."""
 
     CLOCK = "clock"
@@ -46,9 +46,6 @@ class Capability(str, Enum):
     """``reset()`` empties the store, so many examples can run on one store."""
     PROCESSES = "processes"
     """``connect_url()`` returns a URL that other OS processes can open the same store with."""
-
-    def __str__(self) -> str:
-        return self.value
 
 
 Lookup = RunNotFound | InvalidInput
@@ -136,7 +133,7 @@ class RunStore(Protocol):
         """The holder stores the provider session a loop iteration used."""
         ...
 
-    def loop_session(self, run_id: str) -> LoopSession | None | Lookup:
+    def loop_session(self, run_id: str) -> LoopSession | Lookup | None:
         """The loop session last saved for the run, if any."""
         ...
 

@@ -153,9 +153,11 @@ class CoreMachine:
         )
         for name, (after, result) in writes:
             # A refused write tells the executor it lost the run; a finished one releases it.
-            kept = replace(h, lease_expires=result.lease_expires) if isinstance(
-                result, Renewed
-            ) else None
+            kept = (
+                replace(h, lease_expires=result.lease_expires)
+                if isinstance(result, Renewed)
+                else None
+            )
             action = Action(actor, name, (h.run_id, h.epoch), result)
             yield action, self._with(s, after, index, kept)
 
@@ -164,7 +166,7 @@ class CoreMachine:
 
     @staticmethod
     def _with(s: CoreState, store: StoreState, index: int, holding: Holding | None) -> CoreState:
-        actors = s.actors[:index] + (holding,) + s.actors[index + 1 :]
+        actors = (*s.actors[:index], holding, *s.actors[index + 1 :])
         return CoreState(store, actors)
 
     # -- bounds and symmetry ------------------------------------------------------------------
@@ -214,7 +216,9 @@ class CoreMachine:
             fields[f"{run.id}.status"] = str(run.status)
             fields[f"{run.id}.epoch"] = run.epoch
             fields[f"{run.id}.claim"] = (
-                "none" if claim is None else f"{claim.holder}@{claim.epoch} until {claim.lease_expires}"
+                "none"
+                if claim is None
+                else f"{claim.holder}@{claim.epoch} until {claim.lease_expires}"
             )
             fields[f"{run.id}.last_activity_at"] = run.last_activity_at
             fields[f"{run.id}.completed_at"] = run.completed_at
@@ -271,9 +275,7 @@ def find_and_resume_agree(machine: CoreMachine) -> Invariant[CoreState]:
         timing = machine.bounds.timing
         for run in s.store.runs:
             alone = StoreState(s.store.clock, (run,))
-            _, found = machine.rules.find_resumable(
-                alone, run.workflow, None, run.codebase, timing
-            )
+            _, found = machine.rules.find_resumable(alone, run.workflow, None, run.codebase, timing)
             _, claimed = machine.rules.resume_run(alone, run.id, "probe", timing)
             if isinstance(found, Found) and (found.run_id == run.id) != isinstance(
                 claimed, Claimed
@@ -373,11 +375,11 @@ def _doc(fn: object) -> str:
 
 
 def _invariant(fn: object, seed: str) -> Invariant[CoreState]:
-    return Invariant(getattr(fn, "__name__"), fn, _doc(fn), seed)  # type: ignore[arg-type]
+    return Invariant(fn.__name__, fn, _doc(fn), seed)  # type: ignore[arg-type]
 
 
 def _step(fn: object, seed: str) -> StepProperty[CoreState]:
-    return StepProperty(getattr(fn, "__name__"), fn, _doc(fn), seed)  # type: ignore[arg-type]
+    return StepProperty(fn.__name__, fn, _doc(fn), seed)  # type: ignore[arg-type]
 
 
 CORE_STEP_PROPERTIES: tuple[StepProperty[CoreState], ...] = (
@@ -401,8 +403,9 @@ def orphan_recoverable(machine: CoreMachine) -> Invariant[CoreState]:
         for run in s.store.runs:
             if run.status is not Status.RUNNING:
                 continue
-            if any(h is not None and h.run_id == run.id and live(h, s.store.clock)
-                   for h in s.actors):
+            if any(
+                h is not None and h.run_id == run.id and live(h, s.store.clock) for h in s.actors
+            ):
                 continue
             later = StoreState(run.last_activity_at + timing.stale_after, (run,))
             _, claimed = machine.rules.resume_run(later, run.id, "recoverer", timing)
@@ -437,4 +440,3 @@ def run_can_finish(index: int) -> Progress[CoreState]:
         "From every reachable state, each unfinished run can still reach completed or cancelled.",
         "000",
     )
-

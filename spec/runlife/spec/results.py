@@ -8,10 +8,10 @@ refused (``RunNotResumable(status=RUNNING)``) and the state is left exactly as i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     """The lifecycle status of a run."""
 
     PENDING = "pending"
@@ -20,9 +20,6 @@ class Status(str, Enum):
     FAILED = "failed"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 TERMINAL: frozenset[Status] = frozenset({Status.COMPLETED, Status.CANCELLED})
@@ -34,35 +31,26 @@ ABANDONABLE: frozenset[Status] = frozenset(
 """Statuses abandon accepts (seed 000: a failed run must be abandonable)."""
 
 
-class Platform(str, Enum):
+class Platform(StrEnum):
     """Where the conversation that started a run lives (seed 003)."""
 
     WEB = "web"
     CLI = "cli"
     CHAT = "chat-other"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class GateDecision(str, Enum):
+class GateDecision(StrEnum):
     APPROVE = "approve"
     REJECT = "reject"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class GateState(str, Enum):
+class GateState(StrEnum):
     """Where an approval gate stands."""
 
     OPEN = "open"
     APPROVED = "approved"
     REWORK = "rework"
     """Rejected with an on-reject prompt: the rework is staged and runs on resume."""
-
-    def __str__(self) -> str:
-        return self.value
 
 
 # --- successes -----------------------------------------------------------------------------
@@ -215,7 +203,14 @@ Refusal = (
     | InvalidInput
 )
 Success = (
-    Created | Claimed | Renewed | Transitioned | CancelOutcome | Found | GateResolved | Recorded
+    Created
+    | Claimed
+    | Renewed
+    | Transitioned
+    | CancelOutcome
+    | Found
+    | GateResolved
+    | Recorded
     | Invalidated
 )
 Result = Success | Refusal

@@ -263,10 +263,11 @@ def find_resumable(
     """The most recently created resumable run of this workflow, conversation and codebase."""
     for run in reversed(state.runs):
         conversation = run.conversation.id if run.conversation is not None else None
-        if (
-            (run.workflow, conversation, run.codebase) == (workflow, conversation_id, codebase)
-            and resumable(run, state.clock, timing.stale_after)
-        ):
+        if (run.workflow, conversation, run.codebase) == (
+            workflow,
+            conversation_id,
+            codebase,
+        ) and resumable(run, state.clock, timing.stale_after):
             return state, Found(run.id)
     return state, Found(None)
 
@@ -310,9 +311,7 @@ def resolve_gate(state: StoreState, run_id: str, decision: GateDecision) -> Step
 # --- node cache (seed 002) and loop sessions (seed 004) ------------------------------------
 
 
-def record_node_result(
-    state: StoreState, run_id: str, epoch: int, result: NodeResult
-) -> Step:
+def record_node_result(state: StoreState, run_id: str, epoch: int, result: NodeResult) -> Step:
     """The holder records a node's output under its identity; it replaces any earlier one."""
     run = _lookup(state, run_id)
     if not isinstance(run, Run):
