@@ -12,12 +12,15 @@ draw what is actually reachable.
 
 from __future__ import annotations
 
+import builtins
 import time
 from array import array
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
+
+from runlife.spec.results import show
 
 S = TypeVar("S")
 
@@ -33,7 +36,7 @@ class Action:
 
     def __str__(self) -> str:
         args = ", ".join(repr(a) for a in self.args)
-        result = "" if self.result is None else f" -> {self.result!r}"
+        result = "" if self.result is None else f" -> {show(self.result)}"
         return f"{self.actor}: {self.name}({args}){result}"
 
 
@@ -75,10 +78,17 @@ class Progress(Generic[S]):
 class Machine(Protocol[S]):
     """What the checker needs from a machine."""
 
-    name: str
-    invariants: Sequence[Invariant[S]]
-    step_properties: Sequence[StepProperty[S]]
-    progress: Sequence[Progress[S]]
+    @builtins.property
+    def name(self) -> str: ...
+
+    @builtins.property
+    def invariants(self) -> Sequence[Invariant[S]]: ...
+
+    @builtins.property
+    def step_properties(self) -> Sequence[StepProperty[S]]: ...
+
+    @builtins.property
+    def progress(self) -> Sequence[Progress[S]]: ...
 
     def initial(self) -> Iterable[S]: ...
 
@@ -117,7 +127,7 @@ class Violation(Generic[S]):
     kind: str  # "invariant", "step", "progress"
     path: list[tuple[Action | None, S]]
 
-    @property
+    @builtins.property
     def steps(self) -> list[Action]:
         return [a for a, _ in self.path if a is not None]
 
@@ -167,9 +177,14 @@ def explore(
     symmetry: bool = True,
     keep_edges: bool = True,
     stop_at_first: bool = True,
+    stop_at: str | None = None,
     max_states: int | None = None,
 ) -> Exploration[S]:
-    """Explore every reachable state breadth-first, checking every property on the way."""
+    """Explore every reachable state breadth-first, checking every property on the way.
+
+    Exploration stops at the first violation (``stop_at_first``), or once the property named
+    ``stop_at`` is violated; breadth-first order makes that violation's path a shortest one.
+    """
     started = time.perf_counter()
     result: Exploration[S] = Exploration(machine.name, symmetry=symmetry)
     key = machine.canonical if symmetry else machine.key
@@ -200,7 +215,12 @@ def explore(
         if k not in seen:
             seen[k] = add(state, -1, None)
 
-    while frontier and not (stop_at_first and result.violations):
+    def done() -> bool:
+        if stop_at is not None:
+            return stop_at in failed
+        return stop_at_first and bool(result.violations)
+
+    while frontier and not done():
         if max_states is not None and len(result.states) >= max_states:
             result.truncated.update(frontier)
             break
@@ -222,7 +242,7 @@ def explore(
             if keep_edges:
                 result.edges.append((index, action, target))
 
-    if keep_edges and not (stop_at_first and result.violations):
+    if keep_edges and not done():
         result.violations.extend(_check_progress(machine, result))
     result.seconds = time.perf_counter() - started
     return result
@@ -271,8 +291,12 @@ def format_counterexample(machine: Machine[S], violation: Violation[S]) -> str:
             lines.append(f"  {number}. {action}")
             assert previous is not None
             for name, value in now.items():
-                if previous.get(name, _ABSENT) != value:
-                    lines.append(f"       {name}: {previous.get(name, '-')} -> {value}")
+                before = previous.get(name, _ABSENT)
+                if before is _ABSENT and value in (None, "none", "nothing"):
+                    continue
+                if before != value:
+                    shown = "-" if before is _ABSENT else before
+                    lines.append(f"       {name}: {shown} -> {value}")
         previous = now
     if violation.kind == "progress":
         lines.append("  from here no continuation reaches the goal")

@@ -11,7 +11,7 @@ Init and Next below read as a table of contents; each step calls one store rule.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from itertools import permutations
 
@@ -209,6 +209,42 @@ class CoreMachine:
                 )
         return len(keys)
 
+    def edge(self, before: CoreState, action: Action, after: CoreState) -> Hashable:
+        """The abstract edge a concrete step stands for, for transition tours and diagrams:
+        the acted-on run's abstract state before, the action, its kind of result, and the
+        run's abstract state after. Executor writes also say whether the epoch was current."""
+        run_id = str(action.args[0]) if action.args else None
+        writer = ""
+        if action.name in EXECUTOR_WRITES:
+            run = before.store.get(str(action.args[0]))
+            writer = "current" if run is not None and run.epoch == action.args[1] else "stale"
+        return (
+            self.abstract(before, run_id),
+            action.name,
+            writer,
+            type(action.result).__name__ if action.result is not None else "-",
+            self.abstract(after, run_id),
+        )
+
+    def abstract(self, s: CoreState, run_id: str | None) -> tuple[str, ...]:
+        """A run's abstract state: its status, and for a running run whether its executor's
+        lease is live and whether it is an orphan that resume accepts."""
+        run = s.store.get(run_id) if run_id is not None else None
+        if run is None:
+            return ("absent",)
+        if run.status is not Status.RUNNING:
+            return (str(run.status),)
+        holder_live = any(
+            h is not None and h.run_id == run.id and h.epoch == run.epoch and live(h, s.store.clock)
+            for h in s.actors
+        )
+        orphan = s.store.clock - run.last_activity_at >= self.bounds.timing.stale_after
+        return (
+            str(run.status),
+            "live" if holder_live else "no-live-holder",
+            "stale" if orphan else "fresh",
+        )
+
     def describe(self, s: CoreState) -> Mapping[str, object]:
         fields: dict[str, object] = {"clock": s.store.clock}
         for run in s.store.runs:
@@ -366,6 +402,20 @@ def cancel_sticks(before: CoreState, action: Action, after: CoreState) -> bool:
     return run is not None and run.status is Status.PENDING
 
 
+def abandon_escapes(before: CoreState, action: Action, after: CoreState) -> bool:
+    """Abandon refuses only completed and cancelled runs; any other run it cancels.
+
+    Protects the user's way out of a failed run (seed 000: abandon rejected failed runs).
+    """
+    if action.name != "abandon_run":
+        return True
+    run = before.store.get(str(action.args[0]))
+    if run is None or run.status in TERMINAL:
+        return True
+    later = after.store.get(run.id)
+    return later is not None and later.status is Status.CANCELLED
+
+
 EXECUTOR_WRITES = frozenset({"heartbeat", "pause_at_gate", "complete_run", "fail_run"})
 
 
@@ -374,12 +424,14 @@ def _doc(fn: object) -> str:
     return " ".join(text.split("\n\n")[0].split())
 
 
-def _invariant(fn: object, seed: str) -> Invariant[CoreState]:
-    return Invariant(fn.__name__, fn, _doc(fn), seed)  # type: ignore[arg-type]
+def _invariant(fn: Callable[[CoreState], bool], seed: str) -> Invariant[CoreState]:
+    return Invariant(fn.__name__, fn, _doc(fn), seed)
 
 
-def _step(fn: object, seed: str) -> StepProperty[CoreState]:
-    return StepProperty(fn.__name__, fn, _doc(fn), seed)  # type: ignore[arg-type]
+def _step(
+    fn: Callable[[CoreState, Action, CoreState], bool], seed: str
+) -> StepProperty[CoreState]:
+    return StepProperty(fn.__name__, fn, _doc(fn), seed)
 
 
 CORE_STEP_PROPERTIES: tuple[StepProperty[CoreState], ...] = (
@@ -388,6 +440,7 @@ CORE_STEP_PROPERTIES: tuple[StepProperty[CoreState], ...] = (
     _step(epochs_increase, "001"),
     _step(no_stale_write, "001"),
     _step(cancel_sticks, "001"),
+    _step(abandon_escapes, "000"),
 )
 
 

@@ -226,6 +226,18 @@ REFUSALS: tuple[type, ...] = (
 )
 
 
+def show(value: object) -> str:
+    """A result as a person reads it: ``Claimed(run_id='r0', epoch=2, ...)``, enums by value."""
+    from dataclasses import fields, is_dataclass
+
+    if is_dataclass(value) and not isinstance(value, type):
+        parts = ", ".join(f"{f.name}={show(getattr(value, f.name))}" for f in fields(value))
+        return f"{type(value).__name__}({parts})"
+    if isinstance(value, StrEnum):
+        return value.value
+    return repr(value)
+
+
 def is_refusal(result: object) -> bool:
     """True for every refusal value."""
     return isinstance(result, REFUSALS)

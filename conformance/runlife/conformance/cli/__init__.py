@@ -53,6 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"runlife {args.command}: error: {error}", file=sys.stderr)
         return EXIT_BROKEN
+    except BrokenPipeError:
+        sys.stderr.close()  # the reader (e.g. `| head`) is gone; nothing left to say
+        return EXIT_OK
     except KeyboardInterrupt:
         print(f"runlife {args.command}: interrupted", file=sys.stderr)
         return 130
