@@ -67,7 +67,11 @@ def run(args: argparse.Namespace) -> int:
     if ex.violations:
         print(format_counterexample(machine, ex.violations[0]))
         return EXIT_VIOLATION
-    checked = [p.name for p in (*machine.invariants, *machine.step_properties, *machine.progress)]
+    checked = [
+        *(p.name for p in machine.invariants),
+        *(p.name for p in machine.step_properties),
+        *(p.name for p in machine.progress),
+    ]
     print(f"all {len(checked)} properties hold: {', '.join(checked)}")
     return EXIT_OK
 
