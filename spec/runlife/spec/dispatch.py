@@ -146,7 +146,11 @@ def shell_quote(text: str) -> str:
 
 
 def format_prompt(prompt: PromptForFailedRun) -> str:
-    """The prompt as the user reads it: what was found, its message, and the three ways on."""
+    """The prompt as the user reads it: what was found, its message, and the three ways on.
+
+    Commands sit in double-backtick code spans: :func:`shell_quote` leaves no two backticks
+    side by side, so no message can close the span early.
+    """
     resume, abandon, force = prompt.escapes
     state = "failed" if prompt.status is Status.FAILED else "stopped without finishing"
     return "\n".join(
@@ -155,9 +159,9 @@ def format_prompt(prompt: PromptForFailedRun) -> str:
             f"  its request: {prompt.preview}",
             f"  your request: {preview(prompt.message)}",
             "Choose one:",
-            f"  `{resume}`  resume that run (it re-runs its own request above)",
-            f"  `{abandon}`  discard it, then run your command again",
-            f"  `{force}`  start fresh and leave that run as it is",
+            f"  ``{resume}``  resume that run (it re-runs its own request above)",
+            f"  ``{abandon}``  discard it, then run your command again",
+            f"  ``{force}``  start fresh and leave that run as it is",
         )
     )
 

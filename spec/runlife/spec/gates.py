@@ -18,10 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from runlife.spec.records import Gate, Run
+from runlife.spec.records import Gate
 from runlife.spec.results import (
     Claimed,
     GateDecision,
+    GateResolved,
     GateState,
     Platform,
     RunNotResumable,
@@ -113,62 +114,62 @@ DispatchClaim = Claimed | RunNotResumable | None
 """What the auto-resume dispatch's ``resume_run`` answered; ``None`` when it never claimed."""
 
 
-def needs_dispatch(run: Run, parent: ParentLookup) -> bool:
-    """Whether a decision on ``run`` should be dispatched for auto-resume at all.
+def parent_blocker(parent: ParentLookup) -> NotResumedReason | None:
+    """Why a run with this parent cannot be auto-resumed, or None for a live web parent.
 
-    Only a run still paused after the decision, started from a web conversation that still
-    exists: the web dispatcher would misroute a CLI, Slack or Telegram parent.
+    The auto-resume dispatcher talks to the web orchestrator only: it would misroute a CLI,
+    Slack or Telegram parent, and there is nobody to route to without a conversation.
     """
-    return (
-        run.status is Status.PAUSED
-        and isinstance(parent, ParentFound)
-        and parent.platform is Platform.WEB
-    )
+    match parent:
+        case NoParent():
+            return NotResumedReason.NO_PARENT
+        case ParentMissing():
+            return NotResumedReason.NO_PLATFORM_CONVERSATION
+        case ParentFound(platform=platform) if platform is not Platform.WEB:
+            return NotResumedReason.NON_WEB_PARENT
+    return None
+
+
+def needs_dispatch(resolved: GateResolved, parent: ParentLookup) -> bool:
+    """Whether a decision should be dispatched for auto-resume: the run still waits, and its
+    parent is a live web conversation."""
+    return resolved.status is Status.PAUSED and parent_blocker(parent) is None
 
 
 def auto_resume_after_decision(
-    run: Run, parent: ParentLookup, dispatch_ok: bool, claim: DispatchClaim
+    resolved: GateResolved, parent: ParentLookup, dispatch_ok: bool, claim: DispatchClaim
 ) -> AutoResumeOutcome:
-    """What a gate decision on ``run`` (as it is after the decision) leads to.
+    """What the gate decision ``resolved`` leads to.
 
     ``dispatch_ok`` says whether the dispatch to the web orchestrator went through; ``claim``
-    is what its ``resume_run`` answered (``None`` if it never got that far). The reasons are
-    checked in this order: the run ended; no parent; parent missing; a non-web parent; the
-    dispatch failed; the claim lost to another resumer.
+    is what its ``resume_run`` answered (``None`` if it never got that far). A decision that
+    ended the run resumes nothing; otherwise the run resumes only if the parent is a live web
+    conversation, the dispatch went through and its claim won. Every other case is a
+    :class:`NotResumed` whose hint names the command that resumes the run by hand.
     """
-    if run.status is not Status.PAUSED:
-        return Ended(run.id, run.status)
-    decision = _decision(run)
-    match parent:
-        case NoParent():
-            reason = NotResumedReason.NO_PARENT
-        case ParentMissing():
-            reason = NotResumedReason.NO_PLATFORM_CONVERSATION
-        case ParentFound(platform=platform) if platform is not Platform.WEB:
-            reason = NotResumedReason.NON_WEB_PARENT
-        case _ if not dispatch_ok or claim is None:
-            reason = NotResumedReason.DISPATCH_FAILED
-        case _ if isinstance(claim, Claimed):
-            return Resumed(run.id)
-        case _:
-            lost = NotResumedReason.LOST_RACE
-            return NotResumed(run.id, lost, manual_resume_hint(run.id, lost, decision, claim))
-    return NotResumed(run.id, reason, manual_resume_hint(run.id, reason, decision))
-
-
-def _decision(run: Run) -> GateDecision:
-    """The decision a paused run's gate carries (a staged rework means it was rejected)."""
-    rejected = run.gate is not None and run.gate.state is GateState.REWORK
-    return GateDecision.REJECT if rejected else GateDecision.APPROVE
+    if resolved.status is not Status.PAUSED:
+        return Ended(resolved.run_id, resolved.status)
+    reason = parent_blocker(parent)
+    if reason is None:
+        if dispatch_ok and isinstance(claim, Claimed):
+            return Resumed(resolved.run_id)
+        lost = dispatch_ok and isinstance(claim, RunNotResumable)
+        reason = NotResumedReason.LOST_RACE if lost else NotResumedReason.DISPATCH_FAILED
+    status = claim.status if isinstance(claim, RunNotResumable) else None
+    hint = manual_resume_hint(resolved.run_id, reason, resolved.decision, status)
+    return NotResumed(resolved.run_id, reason, hint)
 
 
 def manual_resume_hint(
     run_id: str,
     reason: NotResumedReason,
     decision: GateDecision,
-    lost_to: RunNotResumable | None = None,
+    status: Status | None = None,
 ) -> str:
-    """The next step for a run a decision did not resume: why, and the exact command."""
+    """The next step for a run a decision did not resume: why, and the exact command.
+
+    ``status`` is the run's status when a resume claim lost the race (``lost_race`` only).
+    """
     command = f"`runlife resume {run_id}`"
     goal = "continue the run" if decision is GateDecision.APPROVE else "apply the on-reject prompt"
     match reason:
@@ -187,8 +188,7 @@ def manual_resume_hint(
         case NotResumedReason.DISPATCH_FAILED:
             return f"Auto-resume dispatch failed. Run {command} from a terminal to {goal}."
         case NotResumedReason.LOST_RACE:
-            status = lost_to.status if lost_to is not None else Status.RUNNING
             return (
-                f"Run {run_id} is already being resumed ({status}). If it stops again, run"
-                f" {command}."
+                f"Run {run_id} is already being resumed ({status or Status.RUNNING}). If it"
+                f" stops again, run {command} to {goal}."
             )
