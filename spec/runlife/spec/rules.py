@@ -38,6 +38,7 @@ class Rules:
     save_loop_session: Callable[[StoreState, str, int, str, int, str], Step] = (
         store.save_loop_session
     )
+    invalidate_nodes: Callable[[StoreState, str, str, bool], Step] = store.invalidate_nodes
 
 
 CORRECT = Rules()
