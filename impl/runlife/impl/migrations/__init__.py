@@ -1,0 +1,1 @@
+"""Alembic migrations of the SQL run store's schema (run by :mod:`runlife.impl.migrate`)."""
