@@ -143,6 +143,7 @@ class Counterexample:
 
     def to_data(self) -> dict[str, Any]:
         return {
+            "kind": "concurrent",
             "history": self.history.to_data(),
             "linearization": list(self.linearization),
             "explanation": list(self.explanation),
@@ -183,6 +184,16 @@ def judge(history: History, budget: float = 2.0) -> Judgement:
             history, result.linearization, tuple(f.detail for f in findings), history
         )
     return Judgement(result.verdict, findings, counterexample)
+
+
+def history_in(document: object) -> History:
+    """The history a JSON document holds: a history itself, a counterexample (its smallest
+    failing part), or a scenario result (its counterexample's). Raises HistoryFormatError."""
+    if isinstance(document, dict) and isinstance(document.get("counterexample"), dict):
+        document = document["counterexample"]
+    if isinstance(document, dict) and "history" in document:
+        document = document["history"]
+    return History.from_data(document)
 
 
 def _counterexample(history: History, budget: float) -> Counterexample:
@@ -468,25 +479,10 @@ class Scenario:
     needs_clock: bool = False
 
     def __call__(
-        self,
-        sut: StoreUnderTest,
-        clients: int = 4,
-        rounds: int = 10,
-        *,
-        processes: int = 0,
-        time_limit: float | None = None,
-        budget: float = 2.0,
+        self, sut: StoreUnderTest, clients: int = 4, rounds: int = 10, **options: Any
     ) -> ScenarioResult:
-        """Race this scenario; see :func:`run_family` for the arguments."""
-        return run_family(
-            sut,
-            clients,
-            rounds,
-            processes=processes,
-            time_limit=time_limit,
-            budget=budget,
-            scenarios=(self,),
-        )[0]
+        """Race this scenario; ``options`` are :func:`run_family`'s keyword arguments."""
+        return run_family(sut, clients, rounds, scenarios=(self,), **options)[0]
 
 
 claim_vs_claim = Scenario(
@@ -549,7 +545,10 @@ class _Barrier(Protocol):
 def _serve(
     open_store: Callable[[], RunStore], client: str, inbox: _Queue, outbox: _Queue, start: _Barrier
 ) -> None:
-    """A client: open a connection, then for each plan wait at the barrier and call."""
+    """A client: open a connection; for each plan, read the clock, wait at the barrier, call.
+
+    Answers ``(client, operations, clock)``, or ``(client, reason)`` when it cannot race.
+    """
     try:
         store = open_store()
     except Exception as error:
@@ -558,11 +557,15 @@ def _serve(
     try:
         while (calls := inbox.get()) is not None:
             try:
+                clock = store.now()
                 start.wait(BARRIER_TIMEOUT)
             except threading.BrokenBarrierError:
                 outbox.put((client, "the race was abandoned at the barrier"))
                 continue
-            outbox.put((client, [record(store, client, call) for call in calls]))
+            except Exception as error:
+                outbox.put((client, f"now() raised {type(error).__name__}: {error}"))
+                continue
+            outbox.put((client, [record(store, client, call) for call in calls], clock))
     finally:
         store.close()
 
@@ -577,6 +580,7 @@ class Clients:
     def __init__(self, sut: StoreUnderTest, store: RunStore, threads: int, processes: int):
         self.names = [_holder(i) for i in range(threads + processes)]
         self.processes = processes
+        self.broken = ""
         context = multiprocessing.get_context("spawn")
         self.outbox: _Queue = context.Queue() if processes else queue.Queue()
         self.barrier: _Barrier = (
@@ -611,28 +615,35 @@ class Clients:
             self.inboxes.append(inbox)
             self.workers.append(worker)
 
-    def race(self, plan: Plan) -> list[Operation[Call]]:
-        """Give each client its calls; all start together; return every operation."""
+    def race(self, plan: Plan) -> tuple[list[Operation[Call]], dict[str, float]]:
+        """Give each client its calls; all start together. Returns every operation, and the
+        time each client's store read just before the race."""
+        if self.broken:
+            raise ClientsBroken(self.broken)
         for inbox, calls in zip(self.inboxes, plan, strict=True):
             inbox.put(calls)
         answers: dict[str, list[Operation[Call]]] = {}
+        clocks: dict[str, float] = {}
         for _ in self.names:
             try:
-                client, answer = self.outbox.get(timeout=BARRIER_TIMEOUT + 5)
+                client, *answer = self.outbox.get(timeout=BARRIER_TIMEOUT + 5)
             except queue.Empty:
+                answer = ["clients did not answer in time"]
+                client = "a client"
+            if len(answer) == 1:
                 self.barrier.abort()
-                raise ClientsBroken("clients did not answer in time") from None
-            if isinstance(answer, str):
-                self.barrier.abort()
-                raise ClientsBroken(f"{client}: {answer}")
-            answers[client] = answer
-        return [op for name in self.names for op in answers[name]]
+                self.broken = f"{client}: {answer[0]}"
+                raise ClientsBroken(self.broken)
+            answers[client], clocks[client] = answer
+        return [op for name in self.names for op in answers[name]], clocks
 
     def close(self) -> None:
         for inbox in self.inboxes:
             inbox.put(None)
         for worker in self.workers:
             worker.join(timeout=10)
+            if isinstance(worker, multiprocessing.process.BaseProcess) and worker.is_alive():
+                worker.terminate()
 
 
 @contextmanager
@@ -793,20 +804,31 @@ def _round(
     setup = Setup(store, f"{scenario.name}-{number}")
     before = store.now()
     try:
-        race = pool.race(scenario.prepare(setup, len(pool.names), number))
+        plan = scenario.prepare(setup, len(pool.names), number)
+        ready = store.now()
+        race, clocks = pool.race(plan)
     except (SetupRefused, ClientsBroken) as error:
         tally.trouble = f"round {number}: {error}"
         return
+    timing = store.timing
     drift = store.now() - before - setup.advanced
     raised = [op for op in race if isinstance(op.output, Unknown)]
     if raised and not tally.trouble:
         tally.trouble = f"round {number}: the store raised: {describe_operation(raised[0])}"
-    if drift >= store.timing.stale_after / 2:
+    skewed = [c for c, clock in clocks.items() if abs(clock - ready) >= timing.stale_after / 2]
+    if skewed:
+        tally.trouble = (
+            f"round {number}: {skewed[0]}'s connection reads the clock as {clocks[skewed[0]]:g} "
+            f"but the one that prepared the race as {ready:g}; advance_clock must move the "
+            "clock every connection reads"
+        )
+        return
+    if drift >= timing.stale_after / 2:
         tally.notes.append(
             f"round {number} not judged: it took {drift:g} store time units, too long for "
-            f"stale_after={store.timing.stale_after:g}"
+            f"stale_after={timing.stale_after:g}"
         )
         return
     operations = tuple(setup.operations + race)
     label = f"{scenario.name} round {number}"
-    tally.add(judge(History(operations, store.timing, len(setup.operations), label), budget))
+    tally.add(judge(History(operations, timing, len(setup.operations), label), budget))
