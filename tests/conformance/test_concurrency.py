@@ -7,15 +7,16 @@ raises), so the family must catch it.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import threading
+import os
 import time
+import uuid
 from collections.abc import Iterator
-from multiprocessing.managers import BaseManager
+from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from runlife.conformance.concurrency import (
     SCENARIOS,
@@ -31,15 +32,19 @@ from runlife.conformance.concurrency import (
 )
 from runlife.conformance.history import Call, History, Operation
 from runlife.conformance.linearizability import Verdict
+from runlife.impl import ManualClock, SqlRunStore, StoreUnavailable
+from runlife.impl.isolation import drop_isolated, isolated_url
+from runlife.impl.schema import runs
 from runlife.spec import store as spec
 from runlife.spec.contract import Capability, RunStore
-from runlife.spec.records import Timing
+from runlife.spec.records import Run, Timing
 from runlife.spec.reference import ModelStore
 from runlife.spec.results import (
     CancelOutcome,
     Claimed,
     Created,
     RunNotFound,
+    RunNotResumable,
     StaleClaim,
     Status,
     Transitioned,
@@ -284,84 +289,94 @@ def test_a_missing_run_is_judged_too() -> None:
     assert judge(History((missing,), TIMING)).verdict is Verdict.LINEARIZABLE
 
 
-# --- OS processes: the spec store served to other processes ----------------------------------
+# --- the SQL store: SQLite files and PostgreSQL, threads and processes ------------------------
+
+PG_URL = os.environ.get("RUNLIFE_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
-class _Manager(BaseManager):
-    pass
+class UnguardedResumeSqlStore(SqlRunStore):
+    """TEST ONLY. Seed 001's resume as it was written, on a real database: the status is
+    checked with a read, then ``UPDATE runs ... WHERE id = :id`` runs with no status guard."""
+
+    def resume_run(self, run_id: str, holder: str) -> Any:
+        run = self.get_run(run_id)
+        if not isinstance(run, Run):
+            return run
+        now = self.now()
+        if not spec.resumable(run, now, self.timing.stale_after):
+            return RunNotResumable(run_id, run.status)
+        time.sleep(0.002)  # widen the window between the read and the write
+        lease = now + self.timing.lease_ttl
+        blind = (
+            update(runs)
+            .where(runs.c.id == run_id)
+            .values(
+                status=Status.RUNNING.value,
+                epoch=runs.c.epoch + 1,
+                claim_epoch=runs.c.epoch + 1,
+                claim_holder=holder,
+                lease_expires=lease,
+                last_activity_at=now,
+                version=runs.c.version + 1,
+                last_action="resume",
+                updated_at=now,
+            )
+            .returning(runs.c.epoch)
+        )
+        with self.engine.begin() as conn:
+            epoch = conn.execute(blind).scalar_one()
+        return Claimed(run_id, holder, epoch, lease)
 
 
-class ServedStore:
-    """TEST ONLY. A store held by this process and reached by others over a socket.
-
-    ``connect_url()`` names the server; :meth:`from_url` (run in another process) connects.
-    """
-
-    capabilities = frozenset({Capability.CLOCK, Capability.PROCESSES})
-
-    def __init__(self, target: Any, url: str, timing: Timing) -> None:
-        self._target = target
-        self._url = url
-        self.timing = timing
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._target, name)
-
-    def connect_url(self) -> str:
-        return self._url
-
-    @classmethod
-    def from_url(cls, url: str) -> ServedStore:
-        host, port, key, ttl, stale = url.split(":")
-        _Manager.register("store")
-        manager = _Manager((host, int(port)), authkey=key.encode())
-        manager.connect()
-        return cls(manager.store(), url, Timing(float(ttl), float(stale)))  # type: ignore[attr-defined]
-
-    def close(self) -> None:
-        """The connection goes with the proxy."""
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A private database URL: a SQLite file, or a PostgreSQL schema dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'race.db'}"
+        return
+    namespace = f"race_{uuid.uuid4().hex[:12]}"
+    try:
+        url = isolated_url(PG_URL, namespace)
+    except StoreUnavailable as error:
+        reason = f"PostgreSQL is not reachable at RUNLIFE_PG_URL ({error})"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    try:
+        yield url
+    finally:
+        drop_isolated(PG_URL, namespace)
 
 
-def _serve_until_stopped(server: Any) -> None:
-    with contextlib.suppress(SystemExit):  # the manager's server exits its loop this way
-        server.serve_forever()
+def test_the_sql_store_passes_every_race_on_threads(database: str) -> None:
+    clock = ManualClock()  # one clock for every connection, so stale orphans can be made
+    sut = StoreUnderTest(lambda: SqlRunStore.from_url(database, clock=clock))
+    results = run_family(sut, 3, rounds=5)
+    assert [(r.name, r.status) for r in results] == [
+        (s.name, ScenarioStatus.PASSED) for s in SCENARIOS
+    ], [r.to_data() for r in results]
 
 
-@pytest.fixture
-def served() -> Iterator[tuple[ModelStore, ReadThenWriteStore, str, str]]:
-    """A correct and a broken store, served; yields both and their URLs."""
-    stores: list[Any] = [ModelStore(), ReadThenWriteStore()]
-    urls: list[str] = []
-    servers: list[Any] = []
-    for store in stores:
-
-        class Serving(BaseManager):  # one registry per served store
-            pass
-
-        Serving.register("store", callable=lambda store=store: store)
-        server: Any = Serving(("127.0.0.1", 0), authkey=b"race").get_server()
-        threading.Thread(target=_serve_until_stopped, args=(server,), daemon=True).start()
-        host, port = server.address
-        ttl, stale = store.timing.lease_ttl, store.timing.stale_after
-        urls.append(f"{host}:{port}:race:{ttl}:{stale}")
-        servers.append(server)
-    yield stores[0], stores[1], urls[0], urls[1]
-    for server in servers:
-        server.stop_event.set()
+@pytest.mark.slow
+def test_the_sql_store_passes_races_across_processes(database: str) -> None:
+    # Processes cannot share a hand-moved clock, so everyone reads the database's clock.
+    sut = StoreUnderTest(lambda: SqlRunStore.from_url(database), open_url=SqlRunStore.from_url)
+    results = {r.name: r for r in run_family(sut, 3, rounds=5, processes=2)}
+    for name in ("claim_vs_claim", "resume_vs_cancel", "cancel_vs_complete", "start_vs_cancel"):
+        assert results[name].status is ScenarioStatus.PASSED, results[name].to_data()
+        assert results[name].processes == 2
+    assert results["recovery_vs_heartbeat"].status is ScenarioStatus.NOT_EXERCISED
 
 
-def test_process_clients_race_a_shared_store(
-    served: tuple[ModelStore, ReadThenWriteStore, str, str],
-) -> None:
-    correct, broken, correct_url, broken_url = served
+def test_an_unguarded_sql_resume_is_caught(database: str) -> None:
+    # Threads on SQLite, processes on PostgreSQL (each spawn costs about a second).
+    processes = 0 if database.startswith("sqlite") else 2
     sut = StoreUnderTest(
-        lambda: ServedStore(correct, correct_url, correct.timing),
-        open_url=ServedStore.from_url,
+        lambda: UnguardedResumeSqlStore.from_url(database),
+        open_url=UnguardedResumeSqlStore.from_url,
     )
-    results = run_family(sut, 3, rounds=5, processes=2)
-    assert [(r.status, r.processes) for r in results] == [(ScenarioStatus.PASSED, 2)] * 6
-    bad = StoreUnderTest(
-        lambda: ServedStore(broken, broken_url, broken.timing), open_url=ServedStore.from_url
-    )
-    caught = claim_vs_claim(bad, 2, rounds=100, processes=2, time_limit=5)
-    assert caught.status is ScenarioStatus.FAILED and caught.processes == 2
+    result = claim_vs_claim(sut, 3, rounds=200, processes=processes, time_limit=5)
+    assert result.status is ScenarioStatus.FAILED, result.to_data()
+    assert result.processes == processes
+    assert result.verdict is Verdict.NOT_LINEARIZABLE
+    assert "overlapping holders" in {f.kind for f in result.findings}
