@@ -166,6 +166,7 @@ def test_a_read_then_write_resume_is_caught_as_a_double_claim() -> None:
         actions[:3] == ["create_run", "start_run", "pause_at_gate"] and len(actions) == 5
     )
     assert "where the spec answers RunNotResumable(running)" in str(example)
+    assert str(result).startswith("claim_vs_claim: failed after 1 round (4 clients)")
 
 
 def test_a_counterexample_is_judged_again_from_json() -> None:

@@ -64,7 +64,6 @@ from runlife.spec.results import (
     Status,
     Transitioned,
 )
-from runlife.spec.store import StoreState
 
 BARRIER_TIMEOUT = 30.0
 """Seconds a client waits for the others at the barrier, and the coordinator for answers."""
@@ -211,19 +210,28 @@ def _counterexample(history: History, budget: float) -> Counterexample:
 
 
 def explain(history: History, order: Sequence[int]) -> tuple[str, ...]:
-    """The order the spec accepts, then each call left over with the spec's answer to it."""
-    state = StoreState()
+    """The order the spec accepts, then each call left over with the spec's answer to it.
+
+    Each call shows when it was invoked and answered, in milliseconds from the first call.
+    """
+    model = run_store_model(history.timing)
+    start = min((op.call for op in history.operations), default=0)
+
+    def line(op: Operation[Call]) -> str:
+        answered = "?" if op.unknown else f"{(op.return_ - start) / 1e6:.3f}"
+        return f"  [{(op.call - start) / 1e6:.3f}..{answered} ms] {describe_operation(op)}"
+
+    state = model.init()
     lines = ["The spec accepts the store's answers in this order:"]
     for index in order:
         op = history.operations[index]
-        lines.append(f"  {describe_operation(op)}")
-        state = apply_spec(state, op.input, history.timing)[0]
+        lines.append(line(op))
+        state = model.step(state, op.input, op.output)[1]
     lines.append("but then no remaining call can take effect next:")
     for index, op in enumerate(history.operations):
         if index not in order:
             expected = apply_spec(state, op.input, history.timing)[1]
-            answer = show_answer(expected)
-            lines.append(f"  {describe_operation(op)}, where the spec answers {answer}")
+            lines.append(f"{line(op)}, where the spec answers {show_answer(expected)}")
     return tuple(lines)
 
 
@@ -404,8 +412,10 @@ class Setup:
 
     def paused(self) -> str:
         run, epoch = self.running()
-        gate = Call.of("pause_at_gate", run, epoch=epoch, gate="review", on_reject=False)
-        self._do(Call(gate.action, run, (*gate.args, ("max_attempts", 3))), Transitioned)
+        pause = Call.of(
+            "pause_at_gate", run, epoch=epoch, gate="review", on_reject=False, max_attempts=3
+        )
+        self._do(pause, Transitioned)
         return run
 
     def stale(self) -> tuple[str, int]:
@@ -676,6 +686,18 @@ class ScenarioResult:
     elapsed: float = 0.0
     notes: tuple[str, ...] = ()
 
+    def __str__(self) -> str:
+        kind = f"{self.clients} clients" + (
+            f", {self.processes} processes" if self.processes else ""
+        )
+        rounds = f"{self.rounds} round" + ("" if self.rounds == 1 else "s")
+        head = f"{self.name}: {self.status} after {rounds} ({kind})"
+        lines = [head + (f": {self.reason}" if self.reason else "")]
+        lines += [f"  {finding.kind}: {finding.detail}" for finding in self.findings]
+        if self.counterexample is not None and self.verdict is Verdict.NOT_LINEARIZABLE:
+            lines += [f"  {line}" for line in self.counterexample.explanation]
+        return "\n".join(lines + [f"  note: {note}" for note in self.notes])
+
     def to_data(self) -> dict[str, Any]:
         counterexample = self.counterexample
         return {
@@ -736,6 +758,7 @@ class _Tally:
     verdict: Verdict | None = None
     judgement: Judgement | None = None
     trouble: str = ""
+    skipped: str = ""
     notes: list[str] = field(default_factory=list)
 
     def add(self, judgement: Judgement) -> None:
@@ -746,6 +769,8 @@ class _Tally:
             self.judgement = judgement
 
     def status(self) -> ScenarioStatus:
+        if self.skipped:
+            return ScenarioStatus.NOT_EXERCISED
         if self.judgement is not None:
             return ScenarioStatus.FAILED
         if self.trouble:
@@ -770,24 +795,21 @@ def _race(
     started = time.monotonic()
     tally = _Tally(notes=list(notes))
     if scenario.needs_clock and Capability.CLOCK not in store.capabilities:
-        tally.trouble = "not exercised: needs clock (the store does not declare Capability.CLOCK)"
-    while not tally.trouble and tally.rounds < rounds and tally.judgement is None:
+        tally.skipped = "not exercised: needs clock (the store does not declare Capability.CLOCK)"
+    while not (tally.skipped or tally.trouble or tally.judgement) and tally.rounds < rounds:
         if time_limit is not None and time.monotonic() - started > time_limit:
             break
         _round(scenario, store, pool, tally, budget)
     judgement = tally.judgement
-    status = tally.status()
-    if scenario.needs_clock and Capability.CLOCK not in store.capabilities:
-        status = ScenarioStatus.NOT_EXERCISED
     return ScenarioResult(
         name=scenario.name,
-        status=status,
+        status=tally.status(),
         rounds=tally.rounds,
         histories_checked=tally.checked,
         verdict=tally.verdict,
         findings=judgement.findings if judgement else (),
         counterexample=judgement.counterexample if judgement else None,
-        reason=tally.trouble,
+        reason=tally.skipped or tally.trouble,
         clients=len(pool.names),
         processes=pool.processes,
         elapsed=time.monotonic() - started,
