@@ -10,19 +10,18 @@ Every problem is a :class:`TargetError` with a one-line reason saying what to fi
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import re
 import sys
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 
 from runlife.spec.contract import Capability, RunStore, missing_methods
 from runlife.spec.records import Timing
-
-URL_SCHEMES = ("sqlite", "postgresql", "mysql", "mariadb")
-"""Database URL schemes (before any ``+driver``) the SQL store supports."""
 
 KIT_TIMING = Timing(lease_ttl=30, stale_after=60)
 """The timing the kit gives the SQL store it checks (seconds on its hand-moved clock)."""
@@ -40,16 +39,13 @@ class Target:
 
     ``open`` returns a new, empty store each time it is called, unless the store declares
     ``Capability.RESET`` (then the kit opens one and resets it between cases). ``cleanup`` runs
-    once when the kit is done (dropping a private namespace). ``open_url`` opens a store in
-    another OS process from ``connect_url()`` (stores with ``Capability.PROCESSES``).
+    once when the kit is done (dropping a private namespace, deleting a scratch file).
     """
 
     name: str
     open: Callable[[], RunStore]
     kind: str
     cleanup: Callable[[], None] = lambda: None
-    open_url: Callable[[str], RunStore] | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 def resolve(text: str, *, search_cwd: bool = True) -> Target:
@@ -128,22 +124,29 @@ def _factory(text: str, module_name: str, attr: str) -> Target:
 
 
 def _database(url: str) -> Target:
-    scheme = url.split("://", 1)[0].split("+", 1)[0].lower()
-    if scheme not in URL_SCHEMES:
-        raise TargetError(
-            f"unsupported database URL scheme {scheme!r}: use sqlite://, "
-            "postgresql+psycopg://HOST/DB or mysql+pymysql://HOST/DB (or module:factory)"
-        )
     try:
-        from runlife.impl import SqlRunStore
-        from runlife.impl.clock import ManualClock
-        from runlife.impl.errors import StoreError
+        from runlife.impl import ManualClock, SqlRunStore, StoreError
+        from runlife.impl.dialects import is_memory, parse_url
         from runlife.impl.isolation import drop_isolated, isolated_url
     except ImportError as error:
         raise TargetError(f"the SQL store is not available ({error})") from error
-
-    shown = _hide_password(url)
-    namespace = None if scheme == "sqlite" else f"runlife_check_{uuid.uuid4().hex[:12]}"
+    try:
+        parsed = parse_url(url)
+    except StoreError as error:
+        raise TargetError(str(error)) from error
+    shown = parsed.render_as_string(hide_password=True)
+    namespace, cleanup = None, _nothing
+    if parsed.get_backend_name() != "sqlite":
+        namespace = f"runlife_check_{uuid.uuid4().hex[:12]}"
+        cleanup = functools.partial(drop_isolated, url, namespace)
+    elif not is_memory(parsed):
+        path = Path(str(parsed.database))
+        if path.exists():
+            raise TargetError(
+                f"refusing to check {path}: it exists, and the check empties the store; "
+                "give a path that does not exist yet (it is deleted afterwards) or sqlite://"
+            )
+        cleanup = functools.partial(_remove_sqlite, path)
     try:
         private = url if namespace is None else isolated_url(url, namespace)
     except StoreError as error:
@@ -153,20 +156,21 @@ def _database(url: str) -> Target:
         store = SqlRunStore.from_url(private, timing=KIT_TIMING, clock=ManualClock())
         return validate(store, f"SqlRunStore on {shown}")
 
-    def cleanup() -> None:
-        if namespace is not None:
-            drop_isolated(url, namespace)
-
     try:
         open_store().close()
     except StoreError as error:
         cleanup()
         raise TargetError(f"cannot use {shown}: {error}") from error
-    return Target(shown, open_store, "database", cleanup, notes=[f"namespace {namespace}"])
+    return Target(shown, open_store, "database", cleanup)
 
 
-def _hide_password(url: str) -> str:
-    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+def _nothing() -> None:
+    """No cleanup needed."""
+
+
+def _remove_sqlite(path: Path) -> None:
+    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        leftover.unlink(missing_ok=True)
 
 
 def _reason(error: BaseException) -> str:
