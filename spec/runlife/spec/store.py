@@ -364,3 +364,28 @@ def save_loop_session(
         return state, stale
     session = LoopSession(node_id, iteration, session_id, state.clock)
     return state.put(replace(run, loop=session)), Recorded(run_id, node_id)
+
+
+# --- each guard in a few words (for the diagrams) -------------------------------------------
+
+GUARDS: dict[str, str] = {
+    "create_run": "id is new",
+    "start_run": "status is pending",
+    "resume_run": "resumable(run)",
+    "heartbeat": "epoch is current",
+    "pause_at_gate": "epoch is current",
+    "complete_run": "epoch is current",
+    "fail_run": "epoch is current",
+    "cancel_run": "not terminal",
+    "abandon_run": "not terminal",
+    "find_resumable": "always; reads only",
+    "resolve_gate": "gate is open",
+    "record_node_result": "epoch is current",
+    "invalidate_nodes": "run exists",
+    "save_loop_session": "epoch is current",
+}
+"""The guard of each action above, in a few words: the diagrams label edges with it.
+
+The guard itself is the action's first statements; "epoch is current" is the fencing check
+(the caller's epoch still holds the running run). ``tests/docs`` checks every action has one.
+"""

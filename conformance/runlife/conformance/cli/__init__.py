@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-SUBCOMMANDS: tuple[str, ...] = ("explore", "check", "replay")
+SUBCOMMANDS: tuple[str, ...] = ("explore", "check", "replay", "diagram")
 """Module names under ``runlife.conformance.cli``; a command's name is its module's name with
 underscores turned into dashes."""
 

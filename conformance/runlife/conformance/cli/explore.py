@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from runlife.conformance.cli import EXIT_OK, EXIT_VIOLATION, UsageError
+from runlife.conformance.render import OutputError, check_output, trace_svg, write_atomically
 from runlife.spec.checker import (
     Exploration,
     Machine,
+    Violation,
     count_unreduced,
     explore,
     format_counterexample,
@@ -42,6 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-symmetry", action="store_true", help="turn symmetry reduction off")
     parser.add_argument("--max-states", type=int, help="stop after this many distinct states")
+    parser.add_argument(
+        "--trace-svg", type=Path, metavar="PATH", help="draw the counterexample as an SVG"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,6 +60,11 @@ def run(args: argparse.Namespace) -> int:
             print(name)
         return EXIT_OK
     variant: Variant | None = _variant(args.variant) if args.variant else None
+    if args.trace_svg is not None:
+        try:
+            check_output(args.trace_svg, "svg")
+        except OutputError as error:
+            raise UsageError(str(error)) from None
     machine = variant.build() if variant is not None else _machine(args)
     ex = explore(
         machine,
@@ -63,9 +74,10 @@ def run(args: argparse.Namespace) -> int:
     )
     _print_statistics(machine, ex)
     if variant is not None:
-        return _report_variant(machine, ex, variant)
+        return _report_variant(machine, ex, variant, args.trace_svg)
     if ex.violations:
         print(format_counterexample(machine, ex.violations[0]))
+        _draw(args.trace_svg, machine, ex.violations[0])
         return EXIT_VIOLATION
     checked = [
         *(p.name for p in machine.invariants),
@@ -119,16 +131,25 @@ def _print_statistics(machine: Machine[Any], ex: Exploration[Any]) -> None:
     print(f"model {ex.machine}" + (f" at {bounds}" if bounds is not None else ""))
     print(
         f"{len(ex.states):,} distinct states, {ex.transitions:,} transitions, "
-        f"depth {ex.max_depth}, {ex.seconds:.2f} s, {ex.rate:,.0f} states/s"
+        f"depth {ex.max_depth}, {ex.seconds:.2f} s ({ex.cpu_seconds:.2f} s CPU), "
+        f"{ex.rate:,.0f} states/s"
     )
     if ex.symmetry and len(ex.states) <= 200_000:
         unreduced = count_unreduced(machine, ex)
         factor = unreduced / len(ex.states)
-        print(f"symmetry reduction: {unreduced:,} states without it, {factor:.1f}x")
+        print(f"symmetry reduction: about {factor:.1f}x (at most {unreduced:,} states without it)")
     sys.stdout.flush()
 
 
-def _report_variant(machine: Machine[Any], ex: Exploration[Any], variant: Variant) -> int:
+def _draw(path: Path | None, machine: Machine[Any], violation: Violation[Any]) -> None:
+    if path is not None:
+        write_atomically(path, trace_svg(violation, machine.describe))
+        print(f"counterexample drawn as a sequence diagram: {path}")
+
+
+def _report_variant(
+    machine: Machine[Any], ex: Exploration[Any], variant: Variant, trace: Path | None
+) -> int:
     print(f"variant {variant.name}: {variant.description} (seed {variant.seed})")
     if not ex.violations:
         print(f"no violation found: the variant should break {variant.violates}")
@@ -136,6 +157,7 @@ def _report_variant(machine: Machine[Any], ex: Exploration[Any], variant: Varian
     expected = [v for v in ex.violations if v.property == variant.violates]
     shown = min(expected or ex.violations, key=lambda v: len(v.steps))
     print(format_counterexample(machine, shown))
+    _draw(trace, machine, shown)
     others = sorted({v.property for v in ex.violations} - {shown.property})
     if others:
         print(f"also violated: {', '.join(others)}")
