@@ -15,16 +15,27 @@ asks :func:`decide_dispatch`, claims with ``resume_run`` and reads the claim's a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Iterator, Mapping
+from dataclasses import dataclass, replace
 
-from runlife.spec.records import Run
+from runlife.spec.checker import Action, Invariant, Progress, StepProperty
+from runlife.spec.core import _doc
+from runlife.spec.records import Conversation, GateSpec, NewRun, Run, Timing
 from runlife.spec.results import (
     Claimed,
+    Found,
+    GateDecision,
+    GateResolved,
+    GateState,
     InvalidInput,
+    Platform,
     RunNotFound,
     RunNotResumable,
     Status,
 )
+from runlife.spec.rules import CORRECT, Rules
+from runlife.spec.store import StoreState, create_run, tick
+from runlife.spec.variants import Variant, abandon_refusing_failed
 
 PREVIEW_CHARS = 160
 """The most characters of a prior run's message a prompt shows (ellipsis included)."""
@@ -220,3 +231,462 @@ def format_outcome(outcome: ClaimOutcome) -> str:
             return f"No run {run_id} exists; check the id."
         case InvalidInput(field=name, reason=reason):
             return f"{name} {reason}."
+
+
+def resume_request(run: Run) -> DispatchRequest:
+    """The request that resumes ``run`` by name: the ``resume`` command, and an approval given
+    in chat (which must resume the run it approved, never prompt)."""
+    conversation = run.conversation.id if run.conversation is not None else None
+    return DispatchRequest(
+        run.workflow, run.user_message, conversation, run.codebase, resume_run_id=run.id
+    )
+
+
+# --- the machine ---------------------------------------------------------------------------
+#
+# One workflow in one conversation. The user sends requests (a new message, with or without
+# --force), resumes a run by name, approves a paused run in chat, and abandons runs; a second
+# resumer (the web Resume button on another device) can claim any resumable run between the
+# user's decision and its claim; the executor pauses, fails or completes what runs; the clock
+# makes unattended running runs stale orphans.
+
+WORKFLOW = "wf"
+CONVERSATION = Conversation("chat", Platform.WEB)
+GATE = GateSpec("review")
+TIMING = Timing(lease_ttl=1, stale_after=1)
+SEED = "000"
+
+
+@dataclass(frozen=True)
+class DispatchPolicy:
+    """The dispatch decisions the machine follows; a variant swaps one of them."""
+
+    decide: Callable[[DispatchRequest, Run | None], DispatchDecision] = decide_dispatch
+    after_claim: Callable[[ContinueRun, ResumeAnswer], ClaimOutcome | StartFresh] = (
+        dispatch_outcome_after_claim
+    )
+    resume: Callable[[Run], DispatchRequest] = resume_request
+    """The request the ``resume <id>`` command sends."""
+    approval: Callable[[Run], DispatchRequest] = resume_request
+    """The request a chat approval of a paused run sends."""
+
+
+CORRECT_POLICY = DispatchPolicy()
+
+
+@dataclass(frozen=True)
+class DispatchBounds:
+    """How much to explore: at most ``runs`` runs, each claimed at most ``epochs`` times."""
+
+    runs: int = 2
+    epochs: int = 3
+    ticks: int = 0
+    """Clock ticks; with one, unattended running runs become stale orphans that prompt too."""
+    messages: tuple[str, ...] = ("A", "B")
+    """What the user types: ``A`` for the first run, ``B`` (the new intent) after that."""
+
+
+@dataclass(frozen=True, slots=True)
+class HeldPrompt:
+    """The first prompt the user is holding: which run (at which epoch) it asked about, and the
+    message the user wants to run."""
+
+    run_id: str
+    epoch: int
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchState:
+    """The store; the user's decided but not yet claimed continuation; the prompt the user
+    holds; and how the last step escaped it (``force``/``abandon``), if it did."""
+
+    store: StoreState
+    inflight: ContinueRun | None = None
+    held: HeldPrompt | None = None
+    escaped: str | None = None
+
+
+Steps = Iterator[tuple[Action, DispatchState]]
+
+
+class DispatchMachine:
+    """Requests, prompts, escapes and resume races in one conversation (seed 000)."""
+
+    name = "dispatch"
+
+    def __init__(
+        self,
+        bounds: DispatchBounds | None = None,
+        rules: Rules = CORRECT,
+        policy: DispatchPolicy = CORRECT_POLICY,
+    ) -> None:
+        self.bounds = bounds or DispatchBounds()
+        self.rules = rules
+        self.policy = policy
+        self.invariants: tuple[Invariant[DispatchState], ...] = ()
+        self.step_properties = tuple(
+            StepProperty(p.__name__, p, _doc(p), SEED)
+            for p in (
+                intent_preserved,
+                explicit_resume_resumes,
+                approved_pause_resumes,
+                lost_race_is_reported,
+            )
+        )
+        self.progress = tuple(
+            Progress(
+                f"escape_by_{way}", holds_prompt(self), escaped_by(way), _doc(escaped_by), SEED
+            )
+            for way in ("force", "abandon")
+        )
+
+    # -- Init ---------------------------------------------------------------------------------
+
+    def initial(self) -> Iterator[DispatchState]:
+        yield DispatchState(StoreState())
+
+    # -- Next ---------------------------------------------------------------------------------
+
+    def next(self, s: DispatchState) -> Steps:
+        s = replace(s, escaped=None)
+        for action, after in self._steps(s):
+            yield action, _settle(after)
+
+    def _steps(self, s: DispatchState) -> Steps:
+        if s.inflight is None:
+            for force in (False, True):
+                yield from self.user_runs(s, self._next_message(s), force)
+            for run in s.store.runs:
+                yield from self.user_resumes(s, run)
+                yield from self.user_approves_in_chat(s, run)
+        else:
+            yield from self.user_claims(s, s.inflight)
+        for run in s.store.runs:
+            yield from self.user_abandons(s, run)
+            yield from self.other_resumer_claims(s, run)
+            yield from self.executor_finishes(s, run)
+        yield from self.time_passes(s)
+
+    def user_runs(self, s: DispatchState, message: str, force: bool) -> Steps:
+        request = DispatchRequest(WORKFLOW, message, CONVERSATION.id, force=force)
+        decision = self.policy.decide(request, self._candidate(s))
+        yield from self._decided(s, Action("user", "run", (message, force), decision), request)
+
+    def user_resumes(self, s: DispatchState, run: Run) -> Steps:
+        request = self.policy.resume(run)
+        decision = self.policy.decide(request, self._candidate(s))
+        yield from self._decided(s, Action("user", "resume", (run.id,), decision), request)
+
+    def user_approves_in_chat(self, s: DispatchState, run: Run) -> Steps:
+        if run.gate is None or run.gate.state is not GateState.OPEN:
+            return
+        store, resolved = self.rules.resolve_gate(s.store, run.id, GateDecision.APPROVE)
+        approved = store.get(run.id)
+        if not isinstance(resolved, GateResolved) or approved is None:
+            return
+        request = self.policy.approval(approved)
+        after = replace(s, store=store)
+        decision = self.policy.decide(request, self._candidate(after))
+        action = Action("user", "approve_in_chat", (run.id,), decision)
+        yield from self._decided(after, action, request)
+
+    def user_claims(self, s: DispatchState, decision: ContinueRun) -> Steps:
+        store, answer = self.rules.resume_run(s.store, decision.run_id, "user", TIMING)
+        outcome = self.policy.after_claim(decision, answer)  # type: ignore[arg-type]
+        after: DispatchState | None = replace(s, store=store, inflight=None)
+        if isinstance(outcome, StartFresh):
+            after = self._start(s, outcome.message, force=False)
+        if after is not None:
+            yield Action("user", "claim", (decision.run_id,), outcome), after
+
+    def user_abandons(self, s: DispatchState, run: Run) -> Steps:
+        store, result = self.rules.abandon_run(s.store, run.id)
+        if store is not s.store:
+            yield Action("user", "abandon", (run.id,), result), replace(s, store=store)
+
+    def other_resumer_claims(self, s: DispatchState, run: Run) -> Steps:
+        if run.epoch >= self.bounds.epochs:
+            return
+        store, result = self.rules.resume_run(s.store, run.id, "web", TIMING)
+        if store is not s.store:
+            yield Action("web", "resume_run", (run.id,), result), replace(s, store=store)
+
+    def executor_finishes(self, s: DispatchState, run: Run) -> Steps:
+        if run.claim is None:
+            return
+        epoch = run.claim.epoch
+        writes = (
+            ("pause_at_gate", self.rules.pause_at_gate(s.store, run.id, epoch, GATE)),
+            ("fail_run", self.rules.fail_run(s.store, run.id, epoch, "boom")),
+            ("complete_run", self.rules.complete_run(s.store, run.id, epoch)),
+        )
+        for name, (store, result) in writes:
+            yield Action("executor", name, (run.id,), result), replace(s, store=store)
+
+    def time_passes(self, s: DispatchState) -> Steps:
+        if s.store.clock < self.bounds.ticks:
+            yield Action("clock", "tick"), replace(s, store=tick(s.store))
+
+    # -- applying a decision --------------------------------------------------------------------
+
+    def _next_message(self, s: DispatchState) -> str:
+        """What the user types: the first message for the first run, then the next ones."""
+        messages = self.bounds.messages
+        return messages[min(len(s.store.runs), len(messages) - 1)]
+
+    def _candidate(self, s: DispatchState) -> Run | None:
+        _, found = self.rules.find_resumable(s.store, WORKFLOW, CONVERSATION.id, "main", TIMING)
+        return s.store.get(found.run_id) if isinstance(found, Found) and found.run_id else None
+
+    def _decided(self, s: DispatchState, action: Action, request: DispatchRequest) -> Steps:
+        """The step that carries out the decision in ``action.result``, if the bounds allow it:
+        a fresh start needs room for one more run, a continuation a run below the epoch bound.
+        """
+        match action.result:
+            case StartFresh(message=message):
+                after = self._start(s, message, request.force)
+            case ContinueRun(run_id=run_id):
+                run = s.store.get(run_id)
+                room = run is None or run.epoch < self.bounds.epochs
+                after = replace(s, inflight=action.result) if room else None
+            case PromptForFailedRun(run_id=run_id, message=message):
+                after = replace(s, held=s.held or self._hold(s, run_id, message))
+        if after is not None:
+            yield action, after
+
+    @staticmethod
+    def _hold(s: DispatchState, run_id: str, message: str) -> HeldPrompt:
+        run = s.store.get(run_id)
+        return HeldPrompt(run_id, run.epoch if run is not None else 0, message)
+
+    def _start(self, s: DispatchState, message: str, force: bool) -> DispatchState | None:
+        """Create and start a fresh run, if there is room for one, and note whether that
+        escaped the prompt the user holds."""
+        if not self.room(s):
+            return None
+        run_id = f"r{len(s.store.runs)}"
+        store, _ = create_run(s.store, NewRun(WORKFLOW, message, "main", CONVERSATION), run_id)
+        store, _ = self.rules.start_run(store, run_id, "user", TIMING)
+        escaped = _escape(s, message, force)
+        held = None if escaped else s.held
+        return replace(s, store=store, inflight=None, held=held, escaped=escaped)
+
+    def room(self, s: DispatchState) -> bool:
+        """Whether the bounds allow one more run."""
+        return len(s.store.runs) < self.bounds.runs
+
+    # -- bounds and symmetry --------------------------------------------------------------------
+
+    def within_bounds(self, s: DispatchState) -> bool:
+        """Always: the bounds disable actions instead (no more runs, no claims beyond the epoch
+        bound), so a state the escapes cannot leave is a real violation, not a cut-off one."""
+        return True
+
+    def key(self, s: DispatchState) -> Hashable:
+        return s
+
+    def canonical(self, s: DispatchState) -> Hashable:
+        """No symmetry: runs are ordered by creation, and find-resumable reads that order."""
+        return s
+
+    def orbit(self, s: DispatchState) -> int:
+        return 1
+
+    def describe(self, s: DispatchState) -> Mapping[str, object]:
+        fields: dict[str, object] = {"clock": s.store.clock}
+        for run in s.store.runs:
+            fields[f"{run.id}"] = f"{run.status} epoch {run.epoch} message {run.user_message!r}"
+            if run.gate is not None:
+                fields[f"{run.id}.gate"] = str(run.gate.state)
+        fields["claim pending"] = "none" if s.inflight is None else s.inflight.run_id
+        fields["prompt held"] = (
+            "none" if s.held is None else f"{s.held.run_id}@{s.held.epoch} for {s.held.message!r}"
+        )
+        fields["escaped"] = s.escaped or "none"
+        return fields
+
+
+def _escape(s: DispatchState, message: str, force: bool) -> str | None:
+    """How a fresh start of ``message`` escapes the held prompt: by ``force``, or after the
+    prompted run was abandoned (cancelled without running again); None if it does not."""
+    held = s.held
+    if held is None or message != held.message:
+        return None
+    if force:
+        return "force"
+    run = s.store.get(held.run_id)
+    if run is not None and run.status is Status.CANCELLED and run.epoch == held.epoch:
+        return "abandon"
+    return None
+
+
+def _settle(s: DispatchState) -> DispatchState:
+    """Drop a held prompt once its run was claimed again or completed (an orphan's executor
+    may have been merely slow): the question it asked is moot."""
+    held = s.held
+    if held is None:
+        return s
+    run = s.store.get(held.run_id)
+    if run is not None and run.epoch == held.epoch and run.status is not Status.COMPLETED:
+        return s
+    return replace(s, held=None)
+
+
+# --- properties ----------------------------------------------------------------------------
+
+
+def intent_preserved(before: DispatchState, action: Action, after: DispatchState) -> bool:
+    """A new request never executes another run's stored message: it starts a fresh run with
+    its own message (leaving every prior run untouched), continues a run that was paused
+    waiting for it, or executes nothing and keeps its message in the prompt.
+
+    Protects the user's request from the silent hijack by an old failed run (seed 000).
+    """
+    if action.name != "run":
+        return True
+    message, force = action.args
+    match action.result:
+        case StartFresh():
+            started = after.store.runs[len(before.store.runs) :]
+            untouched = after.store.runs[: len(before.store.runs)] == before.store.runs
+            return untouched and [r.user_message for r in started] == [message]
+        case ContinueRun(run_id=run_id, explicit=explicit, message=handed):
+            run = before.store.get(run_id)
+            paused = run is not None and run.status is Status.PAUSED
+            return not force and not explicit and paused and handed == message
+        case PromptForFailedRun(message=kept):
+            return not force and kept == message and after.store == before.store
+    return False
+
+
+def _resumes_named_run(action: Action, name: str) -> bool:
+    """The decision for a request naming a run continues exactly that run."""
+    if action.name != name:
+        return True
+    return isinstance(action.result, ContinueRun) and action.result.run_id == action.args[0]
+
+
+def explicit_resume_resumes(before: DispatchState, action: Action, after: DispatchState) -> bool:
+    """``resume <id>`` continues that run: no prompt (which would only suggest the same command
+    again), no other run, no fresh run.
+
+    Protects the explicit resume from a prompt loop (seed 000, entry c).
+    """
+    return _resumes_named_run(action, "resume")
+
+
+def approved_pause_resumes(before: DispatchState, action: Action, after: DispatchState) -> bool:
+    """An approval given in chat resumes the run it approved, without a prompt, even when a
+    newer failed or paused run sits in the same conversation.
+
+    Protects the approval path from the regression the fix invites (seed 000, entry b).
+    """
+    return _resumes_named_run(action, "approve_in_chat")
+
+
+def lost_race_is_reported(before: DispatchState, action: Action, after: DispatchState) -> bool:
+    """A resume claim that loses to another resumer is reported as such and never becomes a
+    fresh run.
+
+    Protects the user from a silent fresh start when the run was taken first (seed 000,
+    the trap of the first fix).
+    """
+    if action.name != "claim" or isinstance(action.result, Continued):
+        return True
+    created = len(after.store.runs) != len(before.store.runs)
+    return not created and isinstance(action.result, AlreadyBeingResumed | RunNotFound)
+
+
+def holds_prompt(machine: DispatchMachine) -> Callable[[DispatchState], bool]:
+    """The user holds a prompt, and the bounds leave room for the fresh run an escape starts."""
+
+    def pending(s: DispatchState) -> bool:
+        return s.held is not None and machine.room(s)
+
+    return pending
+
+
+def escaped_by(way: str) -> Callable[[DispatchState], bool]:
+    """From every state in which the user holds a prompt about a failed run, a fresh run of
+    the user's message is reachable by that escape: ``--force``, or abandoning the run and
+    sending the request again.
+
+    Protects the user's way out of the prompt (seed 000: abandon refused failed runs).
+    """
+
+    def done(s: DispatchState) -> bool:
+        return s.escaped == way
+
+    return done
+
+
+# --- variants: the historical bugs ---------------------------------------------------------
+
+
+def decide_continuing_failed(request: DispatchRequest, candidate: Run | None) -> DispatchDecision:
+    """Seed 000 before the fix: find-resumable matched failed or paused runs, and dispatch
+    resumed whatever it found."""
+    implicit = request.resume_run_id is None and not request.force
+    if implicit and candidate is not None and candidate.status is Status.FAILED:
+        return ContinueRun(candidate.id, explicit=False, message=request.message)
+    return decide_dispatch(request, candidate)
+
+
+def request_without_run_id(run: Run) -> DispatchRequest:
+    """An entry that forgets to name the run it means, so dispatch falls back to whatever
+    find-resumable returns (the regression the seed warns about for approvals and resume)."""
+    return replace(resume_request(run), resume_run_id=None)
+
+
+def lost_race_starts_fresh(decision: ContinueRun, claim: ResumeAnswer) -> ClaimOutcome | StartFresh:
+    """The trap of the first fix (PR #1551): a run another resumer moved first is missed, and
+    a fresh run starts with the request's message."""
+    if isinstance(claim, RunNotResumable):
+        return StartFresh(decision.message)
+    return dispatch_outcome_after_claim(decision, claim)
+
+
+def _with(
+    policy: DispatchPolicy = CORRECT_POLICY, rules: Rules = CORRECT
+) -> Callable[[], DispatchMachine]:
+    return lambda: DispatchMachine(rules=rules, policy=policy)
+
+
+VARIANTS: tuple[Variant, ...] = (
+    Variant(
+        "dispatch_autocontinues_failed",
+        "a fresh run request silently resumes a prior failed run with its stale message",
+        SEED,
+        "intent_preserved",
+        _with(replace(CORRECT_POLICY, decide=decide_continuing_failed)),
+    ),
+    Variant(
+        "dispatch_abandon_refuses_failed",
+        "abandon rejects a failed run as terminal, so the prompt has no abandon escape",
+        SEED,
+        "escape_by_abandon",
+        _with(rules=replace(CORRECT, abandon_run=abandon_refusing_failed)),
+    ),
+    Variant(
+        "prompt_on_explicit_resume",
+        "resume <id> does not name the run, so a failed run prompts to run the same command",
+        SEED,
+        "explicit_resume_resumes",
+        _with(replace(CORRECT_POLICY, resume=request_without_run_id)),
+    ),
+    Variant(
+        "prompt_on_nl_approval",
+        "a chat approval does not name the approved run: a newer failed run prompts instead",
+        SEED,
+        "approved_pause_resumes",
+        _with(replace(CORRECT_POLICY, approval=request_without_run_id)),
+    ),
+    Variant(
+        "lost_race_starts_fresh",
+        "a resume claim lost to another resumer silently starts a fresh run",
+        SEED,
+        "lost_race_is_reported",
+        _with(replace(CORRECT_POLICY, after_claim=lost_race_starts_fresh)),
+    ),
+)
