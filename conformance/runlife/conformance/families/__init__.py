@@ -16,6 +16,7 @@ REGISTRY: tuple[str, ...] = (
     "runlife.conformance.families.matrix",
     "runlife.conformance.families.fuzz",
     "runlife.conformance.families.races",
+    "runlife.conformance.families.seeds",
 )
 
 
