@@ -57,6 +57,7 @@ from runlife.conformance.linearizability import (
     show_answer,
 )
 from runlife.spec.contract import Capability, MultiProcess, RunStore
+from runlife.spec.core import EXECUTOR_WRITES
 from runlife.spec.results import (
     CancelOutcome,
     Claimed,
@@ -220,7 +221,7 @@ def explain(history: History, order: Sequence[int]) -> tuple[str, ...]:
 
     def line(op: Operation[Call]) -> str:
         answered = "?" if op.unknown else f"{(op.return_ - start) / 1e6:.3f}"
-        return f"  [{(op.call - start) / 1e6:.3f}..{answered} ms] {describe_operation(op)}"
+        return f"  [{(op.call - start) / 1e6:.3f}..{answered} ms] {model.describe(op)}"
 
     state = model.init()
     lines = ["The spec accepts the store's answers in this order:"]
@@ -312,9 +313,6 @@ def _claimed(op: Operation[Call]) -> Claimed:
 
 def _who(ops: Sequence[Operation[Call]], index: int) -> str:
     return f"#{index} {describe_operation(ops[index])}"
-
-
-EXECUTOR_WRITES = frozenset({"heartbeat", "pause_at_gate", "complete_run", "fail_run"})
 
 
 def _held_until(
