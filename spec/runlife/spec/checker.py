@@ -13,6 +13,7 @@ draw what is actually reachable.
 from __future__ import annotations
 
 import builtins
+import gc
 import time
 from array import array
 from collections import deque
@@ -141,11 +142,15 @@ class Exploration(Generic[S]):
     parent: array[int] = field(default_factory=lambda: array("q"))
     via: list[Action | None] = field(default_factory=list)
     depth: array[int] = field(default_factory=lambda: array("i"))
-    edges: list[tuple[int, Action, int]] = field(default_factory=list)
+    edges: list[tuple[int, Action, int, Hashable]] = field(default_factory=list)
+    """(source, action, target, label): the target is the stored representative of the
+    successor's symmetry class, so the label (the machine's ``edge`` of the concrete step, or
+    ``None`` when it has none) is computed before reduction."""
     truncated: set[int] = field(default_factory=set)
     violations: list[Violation[S]] = field(default_factory=list)
     transitions: int = 0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     symmetry: bool = True
     unreduced: int | None = None
 
@@ -159,7 +164,8 @@ class Exploration(Generic[S]):
 
     @property
     def rate(self) -> float:
-        return len(self.states) / self.seconds if self.seconds else float("inf")
+        """Distinct states per second of this process's CPU time (robust to a busy machine)."""
+        return len(self.states) / self.cpu_seconds if self.cpu_seconds else float("inf")
 
     def path_to(self, index: int) -> list[tuple[Action | None, S]]:
         """The shortest behaviour from an initial state to state ``index``."""
@@ -185,12 +191,31 @@ def explore(
     Exploration stops at the first violation (``stop_at_first``), or once the property named
     ``stop_at`` is violated; breadth-first order makes that violation's path a shortest one.
     """
-    started = time.perf_counter()
+    collecting = gc.isenabled()
+    gc.disable()  # millions of long-lived small objects: the cyclic collector only slows us
+    try:
+        return _explore(machine, symmetry, keep_edges, stop_at_first, stop_at, max_states)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _explore(
+    machine: Machine[S],
+    symmetry: bool,
+    keep_edges: bool,
+    stop_at_first: bool,
+    stop_at: str | None,
+    max_states: int | None,
+) -> Exploration[S]:
+    started, started_cpu = time.perf_counter(), time.process_time()
     result: Exploration[S] = Exploration(machine.name, symmetry=symmetry)
     key = machine.canonical if symmetry else machine.key
     seen: dict[Hashable, int] = {}
     frontier: deque[int] = deque()
     failed: set[str] = set()
+    label: Callable[[S, Action, S], Hashable] | None = getattr(machine, "edge", None)
+    labels: dict[Hashable, Hashable] = {}  # one object per distinct label
 
     def add(state: S, parent: int, action: Action | None) -> int:
         index = len(result.states)
@@ -235,23 +260,30 @@ def explore(
                     result.violations.append(
                         Violation(prop.name, prop.doc, prop.seed, "step", path)
                     )
-            k = key(after)
-            target = seen.get(k)
-            if target is None:
-                target = seen[k] = add(after, index, action)
+            if after is state:  # a refusal or a query: the state is unchanged
+                target = index
+            else:
+                k = key(after)
+                found = seen.get(k)
+                target = seen[k] = add(after, index, action) if found is None else found
             if keep_edges:
-                result.edges.append((index, action, target))
+                edge = None
+                if label is not None:
+                    edge = label(state, action, after)
+                    edge = labels.setdefault(edge, edge)
+                result.edges.append((index, action, target, edge))
 
     if keep_edges and not done():
         result.violations.extend(_check_progress(machine, result))
     result.seconds = time.perf_counter() - started
+    result.cpu_seconds = time.process_time() - started_cpu
     return result
 
 
 def _check_progress(machine: Machine[S], ex: Exploration[S]) -> list[Violation[S]]:
     """For each progress property: states from which ``done`` can never be reached."""
     predecessors: list[list[int]] = [[] for _ in ex.states]
-    for source, _, target in ex.edges:
+    for source, _, target, _ in ex.edges:
         predecessors[target].append(source)
     found: list[Violation[S]] = []
     for prop in machine.progress:
@@ -271,7 +303,9 @@ def _check_progress(machine: Machine[S], ex: Exploration[S]) -> list[Violation[S
 
 
 def count_unreduced(machine: Machine[S], ex: Exploration[S]) -> int:
-    """The number of states the exploration would have found without symmetry reduction."""
+    """The states of every symmetry class found: an upper bound on what the exploration would
+    find without symmetry reduction (a renamed twin can be unreachable, e.g. when creation
+    order shows in the times). ``explore(symmetry=False)`` gives the exact figure."""
     return sum(machine.orbit(s) for s in ex.states)
 
 
@@ -307,16 +341,18 @@ _ABSENT = object()
 
 
 def reachable_edges(
-    ex: Exploration[S], label: Callable[[S, Action, S], Hashable]
+    ex: Exploration[S], label: Callable[[S, Action, S], Hashable] | None = None
 ) -> dict[Hashable, list[Action]]:
     """Every distinct edge label, with the shortest behaviour ending in such an edge.
 
-    ``label`` abstracts a concrete step (before, action, after) to the edge it stands for. The
-    result maps each label to the actions from an initial state up to and including that edge.
+    The labels are the machine's ``edge`` of each concrete step, recorded while exploring
+    (``label`` is accepted for callers that name it, and must be that same method). The result
+    maps each label to the actions from an initial state up to and including that edge.
     """
     best: dict[Hashable, tuple[int, int, Action]] = {}
-    for source, action, target in ex.edges:
-        edge = label(ex.states[source], action, ex.states[target])
+    for source, action, _, edge in ex.edges:
+        if edge is None:
+            raise ValueError(f"the {ex.machine} machine has no edge() to label its steps")
         length = ex.depth[source]
         if edge not in best or length < best[edge][0]:
             best[edge] = (length, source, action)

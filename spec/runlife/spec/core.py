@@ -22,6 +22,7 @@ from runlife.spec.results import (
     Claimed,
     Found,
     Renewed,
+    Result,
     Status,
     is_refusal,
 )
@@ -58,7 +59,7 @@ class Bounds:
     runs: int = 2
     actors: int = 3
     ticks: int = 3
-    epochs: int = 3
+    epochs: int = 2
     timing: Timing = field(default_factory=lambda: Timing(lease_ttl=2, stale_after=2))
 
 
@@ -79,6 +80,8 @@ class CoreMachine:
     def __init__(self, bounds: Bounds | None = None, rules: Rules = CORRECT) -> None:
         self.bounds = bounds or Bounds()
         self.rules = rules
+        self._memo: dict[tuple[object, ...], tuple[Run, Run, Result]] = {}
+        self._run_keys: dict[int, tuple[Run, tuple[object, ...]]] = {}
         self.invariants = (
             *CORE_INVARIANTS,
             find_and_resume_agree(self),
@@ -98,18 +101,20 @@ class CoreMachine:
         yield from self.time_passes(s)
         yield from self.user_creates(s)
         for run in s.store.runs:
-            yield from self.user_decides(s, run.id)
+            yield from self.user_decides(s, run)
         yield from self.user_looks_for_work(s)
         for index, holding in enumerate(s.actors):
             if holding is None:
                 for run in s.store.runs:
-                    yield from self.executor_claims(s, index, run.id)
+                    if run.epoch < self.bounds.epochs:
+                        yield from self.executor_claims(s, index, run)
             else:
                 yield from self.executor_writes(s, index, holding)
                 yield from self.executor_crashes(s, index)
 
     def time_passes(self, s: CoreState) -> Iterator[tuple[Action, CoreState]]:
-        yield Action("clock", "tick"), replace(s, store=tick(s.store))
+        if s.store.clock < self.bounds.ticks:
+            yield Action("clock", "tick"), replace(s, store=tick(s.store))
 
     def user_creates(self, s: CoreState) -> Iterator[tuple[Action, CoreState]]:
         if len(s.store.runs) < self.bounds.runs:
@@ -118,10 +123,10 @@ class CoreMachine:
             after, result = create_run(s.store, new, run_id)
             yield Action("user", "create_run", (run_id,), result), replace(s, store=after)
 
-    def user_decides(self, s: CoreState, run_id: str) -> Iterator[tuple[Action, CoreState]]:
+    def user_decides(self, s: CoreState, run: Run) -> Iterator[tuple[Action, CoreState]]:
         for name in ("cancel_run", "abandon_run"):
-            after, result = getattr(self.rules, name)(s.store, run_id)
-            yield Action("user", name, (run_id,), result), replace(s, store=after)
+            after, result = self._on_run(s, run, name, ())
+            yield Action("user", name, (run.id,), result), self._with(s, after)
 
     def user_looks_for_work(self, s: CoreState) -> Iterator[tuple[Action, CoreState]]:
         if s.store.runs:
@@ -131,27 +136,30 @@ class CoreMachine:
             yield Action("user", "find_resumable", (WORKFLOW,), found), s
 
     def executor_claims(
-        self, s: CoreState, index: int, run_id: str
+        self, s: CoreState, index: int, run: Run
     ) -> Iterator[tuple[Action, CoreState]]:
         actor = actor_name(index)
         for name in ("start_run", "resume_run"):
-            after, result = getattr(self.rules, name)(s.store, run_id, actor, self.bounds.timing)
+            after, result = self._on_run(s, run, name, (actor, self.bounds.timing))
             holding = None
             if isinstance(result, Claimed):
-                holding = Holding(run_id, result.epoch, result.lease_expires)
-            yield Action(actor, name, (run_id,), result), self._with(s, after, index, holding)
+                holding = Holding(run.id, result.epoch, result.lease_expires)
+            yield Action(actor, name, (run.id,), result), self._with(s, after, index, holding)
 
     def executor_writes(
         self, s: CoreState, index: int, h: Holding
     ) -> Iterator[tuple[Action, CoreState]]:
-        actor, timing, rules = actor_name(index), self.bounds.timing, self.rules
-        writes = (
-            ("heartbeat", rules.heartbeat(s.store, h.run_id, h.epoch, timing)),
-            ("pause_at_gate", rules.pause_at_gate(s.store, h.run_id, h.epoch, GATE)),
-            ("complete_run", rules.complete_run(s.store, h.run_id, h.epoch)),
-            ("fail_run", rules.fail_run(s.store, h.run_id, h.epoch, "boom")),
+        actor, timing = actor_name(index), self.bounds.timing
+        run = s.store.get(h.run_id)
+        assert run is not None
+        writes: tuple[tuple[str, tuple[object, ...]], ...] = (
+            ("heartbeat", (h.epoch, timing)),
+            ("pause_at_gate", (h.epoch, GATE)),
+            ("complete_run", (h.epoch,)),
+            ("fail_run", (h.epoch, "boom")),
         )
-        for name, (after, result) in writes:
+        for name, args in writes:
+            after, result = self._on_run(s, run, name, args)
             # A refused write tells the executor it lost the run; a finished one releases it.
             kept = (
                 replace(h, lease_expires=result.lease_expires)
@@ -162,52 +170,101 @@ class CoreMachine:
             yield action, self._with(s, after, index, kept)
 
     def executor_crashes(self, s: CoreState, index: int) -> Iterator[tuple[Action, CoreState]]:
-        yield Action(actor_name(index), "crash"), self._with(s, s.store, index, None)
+        yield Action(actor_name(index), "crash"), self._with(s, None, index, None)
+
+    def _on_run(
+        self, s: CoreState, run: Run, rule: str, args: tuple[object, ...]
+    ) -> tuple[Run, Result]:
+        """Apply a store rule that touches only ``run``.
+
+        Every rule but create and find reads and writes one run, so its effect depends only on
+        that run, the clock and the arguments: it is computed once per distinct combination.
+        The memo is keyed by the run object's identity and keeps the object alive, so an
+        identity is never reused while its entry exists.
+        """
+        key = (rule, id(run), s.store.clock, args)
+        hit = self._memo.get(key)
+        if hit is None:
+            alone = StoreState(s.store.clock, (run,))
+            after, result = getattr(self.rules, rule)(alone, run.id, *args)
+            hit = self._memo[key] = (run, after.runs[0], result)
+        return hit[1], hit[2]
 
     @staticmethod
-    def _with(s: CoreState, store: StoreState, index: int, holding: Holding | None) -> CoreState:
-        actors = (*s.actors[:index], holding, *s.actors[index + 1 :])
+    def _with(
+        s: CoreState,
+        run: Run | None,
+        index: int | None = None,
+        holding: Holding | None = None,
+    ) -> CoreState:
+        """``s`` with ``run`` replaced (if given) and actor ``index`` holding ``holding``."""
+        store = s.store
+        if run is not None and all(r is not run for r in store.runs):  # refusals change nothing
+            store = StoreState(store.clock, tuple(run if r.id == run.id else r for r in store.runs))
+        actors = s.actors
+        if index is not None and actors[index] is not holding:
+            actors = (*actors[:index], holding, *actors[index + 1 :])
+        if store is s.store and actors is s.actors:
+            return s
         return CoreState(store, actors)
 
     # -- bounds and symmetry ------------------------------------------------------------------
 
     def within_bounds(self, s: CoreState) -> bool:
-        return s.store.clock < self.bounds.ticks and all(
-            r.epoch < self.bounds.epochs for r in s.store.runs
-        )
+        """The bounds are guards in Next (no tick at the clock bound, no claim at the epoch
+        bound), so every reachable state is fully expanded and progress is checked exactly."""
+        return True
 
     def key(self, s: CoreState) -> Hashable:
-        return s
+        return self._key(s, tuple(range(len(s.store.runs))), s.actors)
 
     def canonical(self, s: CoreState) -> Hashable:
-        """Runs are interchangeable, and so are executors; the claim's holder name is
-        informational (no guard reads it), so it is left out of the key."""
-        runs = s.store.runs
-        best: Hashable | None = None
-        for order in permutations(range(len(runs))):
-            position = {runs[old].id: new for new, old in enumerate(order)}
-            key = (
-                s.store.clock,
-                tuple(_run_key(runs[old]) for old in order),
-                tuple(sorted(_holding_key(h, position) for h in s.actors)),
-            )
-            if best is None or key < best:  # type: ignore[operator]
-                best = key
-        return best
+        """Runs are interchangeable, and so are executors. The claim's holder name is
+        informational (no guard or property reads it), so no key includes it.
+
+        Runs are put in the order of their own keys; only runs with equal keys need trying
+        in every order, and the smallest key wins.
+        """
+        run_keys = [self._run_key(r) for r in s.store.runs]
+        order = sorted(range(len(run_keys)), key=run_keys.__getitem__)
+        ranked = [run_keys[i] for i in order]
+        if len(set(ranked)) == len(ranked):
+            return self._key(s, tuple(order), None)
+        return min(
+            self._key(s, p, None)
+            for p in permutations(range(len(run_keys)))
+            if [run_keys[i] for i in p] == ranked
+        )
 
     def orbit(self, s: CoreState) -> int:
+        return len(
+            {
+                self._key(s, order, actors)
+                for order in permutations(range(len(s.store.runs)))
+                for actors in permutations(s.actors)
+            }
+        )
+
+    def _key(
+        self, s: CoreState, order: tuple[int, ...], actors: tuple[Holding | None, ...] | None
+    ) -> tuple[object, ...]:
+        """The state with runs in ``order`` and actors as given (sorted when ``None``)."""
         runs = s.store.runs
-        keys = set()
-        for order in permutations(range(len(runs))):
-            position = {runs[old].id: new for new, old in enumerate(order)}
-            for actors in permutations(s.actors):
-                keys.add(
-                    (
-                        tuple(_run_key(runs[old]) for old in order),
-                        tuple(_holding_key(h, position) for h in actors),
-                    )
-                )
-        return len(keys)
+        position = {runs[old].id: new for new, old in enumerate(order)}
+        holdings = [
+            (-1,) if h is None else (position[h.run_id], h.epoch, h.lease_expires)
+            for h in (s.actors if actors is None else actors)
+        ]
+        if actors is None:
+            holdings.sort()
+        return (s.store.clock, tuple(self._run_key(runs[i]) for i in order), tuple(holdings))
+
+    def _run_key(self, run: Run) -> tuple[object, ...]:
+        """A run's fields that matter to the machine (no id, no holder name), memoised."""
+        hit = self._run_keys.get(id(run))
+        if hit is None:
+            hit = self._run_keys[id(run)] = (run, _run_key(run))
+        return hit[1]
 
     def edge(self, before: CoreState, action: Action, after: CoreState) -> Hashable:
         """The abstract edge a concrete step stands for, for transition tours and diagrams:
@@ -268,7 +325,7 @@ class CoreMachine:
 _STATUS_CODE = {status: code for code, status in enumerate(Status)}
 
 
-def _run_key(run: Run) -> tuple[int | float, ...]:
+def _run_key(run: Run) -> tuple[object, ...]:
     claim = run.claim
     return (
         _STATUS_CODE[run.status],
@@ -281,10 +338,6 @@ def _run_key(run: Run) -> tuple[int | float, ...]:
         run.error is not None,
         0 if run.gate is None else 1,
     )
-
-
-def _holding_key(h: Holding | None, position: Mapping[str, int]) -> tuple[int | float, ...]:
-    return (-1,) if h is None else (position[h.run_id], h.epoch, h.lease_expires)
 
 
 # --- invariants ------------------------------------------------------------------------------
@@ -336,6 +389,8 @@ def terminal_is_final(before: CoreState, action: Action, after: CoreState) -> bo
 
     Protects finished work from a cancel that resurrects it (seed 001).
     """
+    if after.store is before.store:
+        return True
     for run in before.store.runs:
         if run.status in TERMINAL:
             later = after.store.get(run.id)
@@ -363,6 +418,8 @@ def epochs_increase(before: CoreState, action: Action, after: CoreState) -> bool
 
     Protects fencing: a recovered run must be told apart from its previous holder (seed 001).
     """
+    if after.store is before.store:
+        return True
     for run in after.store.runs:
         old = before.store.get(run.id)
         if old is not None and run.epoch < old.epoch:
@@ -428,9 +485,7 @@ def _invariant(fn: Callable[[CoreState], bool], seed: str) -> Invariant[CoreStat
     return Invariant(fn.__name__, fn, _doc(fn), seed)
 
 
-def _step(
-    fn: Callable[[CoreState, Action, CoreState], bool], seed: str
-) -> StepProperty[CoreState]:
+def _step(fn: Callable[[CoreState, Action, CoreState], bool], seed: str) -> StepProperty[CoreState]:
     return StepProperty(fn.__name__, fn, _doc(fn), seed)
 
 
