@@ -76,6 +76,17 @@ class Progress(Generic[S]):
     seed: str
 
 
+@dataclass(frozen=True)
+class Goal(Generic[S]):
+    """A step that must be reachable: it proves the bounds still let the behaviour happen
+    (a spec that can never recover an orphan satisfies every safety property vacuously)."""
+
+    name: str
+    reached: Callable[[S, Action, S], bool]
+    doc: str
+    seed: str
+
+
 class Machine(Protocol[S]):
     """What the checker needs from a machine."""
 
@@ -92,6 +103,9 @@ class Machine(Protocol[S]):
     def progress(self) -> Sequence[Progress[S]]: ...
 
     def initial(self) -> Iterable[S]: ...
+
+    # Machines may also have ``goals: Sequence[Goal[S]]`` (checked when present) and
+    # ``edge(before, action, after) -> Hashable`` (labels for reachable_edges).
 
     def next(self, state: S) -> Iterable[tuple[Action, S]]:
         """Every step the state can take, refusals (self-loops) included."""
@@ -125,7 +139,7 @@ class Violation(Generic[S]):
     property: str
     doc: str
     seed: str
-    kind: str  # "invariant", "step", "progress"
+    kind: str  # "invariant", "step", "progress", "goal"
     path: list[tuple[Action | None, S]]
 
     @builtins.property
@@ -215,6 +229,8 @@ def _explore(
     frontier: deque[int] = deque()
     failed: set[str] = set()
     label: Callable[[S, Action, S], Hashable] | None = getattr(machine, "edge", None)
+    goals: list[Goal[S]] = list(getattr(machine, "goals", ()))
+    unreached = {goal.name: goal for goal in goals}
     labels: dict[Hashable, Hashable] = {}  # one object per distinct label
 
     def add(state: S, parent: int, action: Action | None) -> int:
@@ -260,6 +276,8 @@ def _explore(
                     result.violations.append(
                         Violation(prop.name, prop.doc, prop.seed, "step", path)
                     )
+            for goal in [g for g in unreached.values() if g.reached(state, action, after)]:
+                del unreached[goal.name]
             if after is state:  # a refusal or a query: the state is unchanged
                 target = index
             else:
@@ -273,6 +291,9 @@ def _explore(
                     edge = labels.setdefault(edge, edge)
                 result.edges.append((index, action, target, edge))
 
+    if not frontier and not done():
+        for goal in unreached.values():
+            result.violations.append(Violation(goal.name, goal.doc, goal.seed, "goal", []))
     if keep_edges and not done():
         result.violations.extend(_check_progress(machine, result))
     result.seconds = time.perf_counter() - started
@@ -334,6 +355,8 @@ def format_counterexample(machine: Machine[S], violation: Violation[S]) -> str:
         previous = now
     if violation.kind == "progress":
         lines.append("  from here no continuation reaches the goal")
+    if violation.kind == "goal":
+        lines[2] = "never reached in the whole explored graph: the bounds are too small"
     return "\n".join(lines)
 
 

@@ -15,14 +15,17 @@ from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from itertools import permutations
 
-from runlife.spec.checker import Action, Invariant, Progress, StepProperty
+from runlife.spec.checker import Action, Goal, Invariant, Progress, StepProperty
 from runlife.spec.records import GateSpec, NewRun, Run, Timing
 from runlife.spec.results import (
     TERMINAL,
+    CancelOutcome,
     Claimed,
     Found,
     Renewed,
     Result,
+    RunNotResumable,
+    StaleClaim,
     Status,
     is_refusal,
 )
@@ -89,6 +92,7 @@ class CoreMachine:
         )
         self.step_properties = CORE_STEP_PROPERTIES
         self.progress = tuple(run_can_finish(i) for i in range(self.bounds.runs))
+        self.goals = CORE_GOALS
 
     # -- Init ---------------------------------------------------------------------------------
 
@@ -527,6 +531,49 @@ def orphan_recoverable(machine: CoreMachine) -> Invariant[CoreState]:
 CORE_INVARIANTS: tuple[Invariant[CoreState], ...] = (
     _invariant(no_double_claim, "001"),
     _invariant(claimed_runs_are_running, "001"),
+)
+
+
+def _goal(
+    name: str, doc: str, reached: Callable[[CoreState, Action, CoreState], bool]
+) -> Goal[CoreState]:
+    return Goal(name, reached, doc, "001")
+
+
+CORE_GOALS: tuple[Goal[CoreState], ...] = (
+    _goal(
+        "orphan_recovered",
+        "Another executor resumes a running run whose executor went silent.",
+        lambda b, a, _: (
+            a.name == "resume_run"
+            and isinstance(a.result, Claimed)
+            and (run := b.store.get(str(a.args[0]))) is not None
+            and run.status is Status.RUNNING
+        ),
+    ),
+    _goal(
+        "stale_write_refused",
+        "A recovered run's previous executor tries to write and is refused.",
+        lambda b, a, _: (
+            a.name in EXECUTOR_WRITES
+            and isinstance(a.result, StaleClaim)
+            and a.result.status is Status.RUNNING
+        ),
+    ),
+    _goal(
+        "racing_resume_refused",
+        "A second resumer finds the run already running and is refused.",
+        lambda b, a, _: isinstance(a.result, RunNotResumable) and a.result.status is Status.RUNNING,
+    ),
+    _goal(
+        "cancel_of_finished_run_is_a_no_op",
+        "A cancel arrives after the run completed and reports that nothing changed.",
+        lambda b, a, _: (
+            isinstance(a.result, CancelOutcome)
+            and not a.result.cancelled
+            and a.result.status is Status.COMPLETED
+        ),
+    ),
 )
 
 

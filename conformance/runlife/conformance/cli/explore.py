@@ -85,6 +85,9 @@ def run(args: argparse.Namespace) -> int:
         *(p.name for p in machine.progress),
     ]
     print(f"all {len(checked)} properties hold: {', '.join(checked)}")
+    goals = [g.name for g in getattr(machine, "goals", ())]
+    if goals:
+        print(f"all {len(goals)} goals reached: {', '.join(goals)}")
     return EXIT_OK
 
 
