@@ -13,7 +13,20 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-SUBCOMMANDS: tuple[str, ...] = ("explore", "check", "replay", "diagram")
+SUBCOMMANDS: tuple[str, ...] = (
+    "explore",
+    "check",
+    "replay",
+    "diagram",
+    "runs",
+    "run",
+    "resume",
+    "cancel",
+    "abandon",
+    "approve",
+    "reject",
+    "invalidate",
+)
 """Module names under ``runlife.conformance.cli``; a command's name is its module's name with
 underscores turned into dashes."""
 
