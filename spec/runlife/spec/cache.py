@@ -14,11 +14,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from runlife.spec.records import NodeResult
+from runlife.spec import store
+from runlife.spec.checker import Action, Invariant, Progress, StepProperty
+from runlife.spec.core import _doc
+from runlife.spec.records import NewRun, NodeResult, Timing
+from runlife.spec.results import Claimed, Invalidated, Status
+from runlife.spec.rules import CORRECT, Rules
+from runlife.spec.store import Step, StoreState, create_run
+from runlife.spec.variants import Variant
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,12 +137,14 @@ def plan_resume(
     recorded: Mapping[str, NodeResult],
     resume: bool,
 ) -> tuple[NodeDecision, ...]:
-    """One decision per node, in ``dag`` order, before anything executes.
+    """The preview of a resume: one decision per node, in ``dag`` order, before anything
+    executes.
 
     A node's inputs are the recorded outputs of the dependencies the plan skips; a dependency
-    that runs again may produce another output, so every node reading it runs too
-    (``input_changed``). An executor that decides node by node as outputs arrive can call
-    :func:`decide_node` directly and skip a consumer whose producer re-ran to the same output.
+    that runs again may produce another output, so every node reading it is planned to run
+    (``input_changed``). The executor itself decides node by node with :func:`decide_node` on
+    the outputs actually produced, so it may still skip a consumer whose producer re-ran to
+    the same output; it never runs a node this preview skips (the machine checks that).
     """
     check_dag(dag)
     undefined = [node.id for node in dag if node.id not in definitions]
@@ -161,3 +170,313 @@ def downstream_of(dag: Dag, node_id: str) -> frozenset[str]:
         if reached.intersection(node.depends_on):
             reached.add(node.id)
     return frozenset(reached)
+
+
+# --- the machine ---------------------------------------------------------------------------
+#
+# The seed's workflow: a producer ``persist`` writes a JSON draft, ``parse`` reads it, ``publish``
+# uses the parsed result. The author fixes ``persist`` (its first version exits 0 with
+# garbage) and ``publish`` (its first version fails). Each execution starts or resumes the one
+# run, decides node by node, runs or replays each node, records what ran, and fails at the
+# first node that fails. Between executions the user may invalidate a node, alone or with everything
+# downstream, and may execute with no resume.
+
+SEED = "002"
+RUN_ID = "r0"
+TIMING = Timing(lease_ttl=1, stale_after=1)
+PRODUCER, CONSUMER, PUBLISHER = "persist", "parse", "publish"
+DAG: Dag = (Node(PRODUCER), Node(CONSUMER, (PRODUCER,)), Node(PUBLISHER, (CONSUMER,)))
+FIXABLE = (PRODUCER, PUBLISHER)
+GARBAGE = "{garbage"
+
+
+def definition(node: str, fixed: bool) -> str:
+    """A node's resolved definition: the first version, or the one the author fixed."""
+    return f"{node} v2" if fixed else f"{node} v1"
+
+
+def produce(node: str, fixed: bool, inputs: Mapping[str, str]) -> str | None:
+    """What running ``node`` outputs from ``inputs`` (``None``: it fails). The ground truth the
+    cache must agree with: the producer's first version exits 0 with garbage; the consumer
+    fails on garbage; the publisher's first version fails."""
+    if node == PRODUCER:
+        return '{"draft": 1}' if fixed else GARBAGE
+    if GARBAGE in inputs.values() or (node == PUBLISHER and not fixed):
+        return None
+    return f"{node}({','.join(inputs.values())})"
+
+
+@dataclass(frozen=True, slots=True)
+class NodeStep:
+    """What one node did in an execution: the decision, the outputs it read, and what it
+    output (replayed when skipped; ``None`` when it failed)."""
+
+    decision: NodeDecision
+    inputs: tuple[tuple[str, str], ...]
+    output: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    """What an execution did, node by node, beside the plan :func:`plan_resume` previewed."""
+
+    preview: tuple[NodeDecision, ...]
+    steps: tuple[NodeStep, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CacheState:
+    """The store (one run), the nodes the author has fixed, and the nodes the user asked to
+    invalidate that have not run since."""
+
+    store: StoreState
+    fixed: frozenset[str] = frozenset()
+    asked: frozenset[str] = frozenset()
+
+
+NodePolicy = Callable[[Node, str, Mapping[str, str] | None, NodeResult | None, bool], NodeDecision]
+"""The per-node decision, as :func:`decide_node`."""
+
+
+@dataclass(frozen=True)
+class CacheBounds:
+    """How much to explore: how many executions (claims) the run may have."""
+
+    epochs: int = 4
+
+
+Steps = Iterator[tuple[Action, CacheState]]
+
+
+class CacheMachine:
+    """Executions, fixes and invalidations of a producer -> consumer -> publisher run."""
+
+    name = "cache"
+
+    def __init__(
+        self,
+        bounds: CacheBounds | None = None,
+        rules: Rules = CORRECT,
+        decide: NodePolicy = decide_node,
+    ) -> None:
+        self.bounds = bounds or CacheBounds()
+        self.rules = rules
+        self.decide = decide
+        self.invariants: tuple[Invariant[CacheState], ...] = ()
+        self.step_properties = tuple(
+            StepProperty(p.__name__, p, _doc(p), SEED)
+            for p in (
+                cache_never_stale,
+                fix_takes_effect,
+                invalidation_takes_effect,
+                plan_never_overpromises,
+            )
+        )
+        self.progress: tuple[Progress[CacheState], ...] = ()
+
+    def initial(self) -> Iterator[CacheState]:
+        store, _ = create_run(StoreState(), NewRun("release", "draft the changelog"), RUN_ID)
+        yield CacheState(store)
+
+    def next(self, s: CacheState) -> Steps:
+        for fixable in FIXABLE:
+            if fixable not in s.fixed:
+                yield Action("author", "fix", (fixable,)), replace(s, fixed=s.fixed | {fixable})
+        for node in DAG:
+            for downstream in (False, True):
+                yield from self.user_invalidates(s, node.id, downstream)
+        for resume in (True, False):
+            yield from self.execute(s, resume)
+
+    def user_invalidates(self, s: CacheState, node: str, downstream: bool) -> Steps:
+        store, result = self.rules.invalidate_nodes(s.store, RUN_ID, node, downstream)
+        asked = downstream_of(DAG, node) if downstream else {node}
+        after = replace(s, store=store, asked=s.asked | asked)
+        yield Action("user", "invalidate", (node, downstream), result), after
+
+    def execute(self, s: CacheState, resume: bool) -> Steps:
+        """Claim the run, decide node by node on the outputs actually produced so far, and
+        finish the run (failed at the first failing node, or completed)."""
+        run = s.store.get(RUN_ID)
+        if run is None or run.epoch >= self.bounds.epochs:
+            return
+        if run.status is Status.PENDING and resume:
+            store, claim = self.rules.start_run(s.store, RUN_ID, "executor", TIMING)
+        elif run.status is Status.FAILED:
+            store, claim = self.rules.resume_run(s.store, RUN_ID, "executor", TIMING)
+        else:
+            return
+        if not isinstance(claim, Claimed):
+            return
+        recorded = {n.node_id: n for n in run.nodes}
+        definitions = {n.id: definition(n.id, n.id in s.fixed) for n in DAG}
+        outputs: dict[str, str] = {}
+        trace: list[NodeStep] = []
+        for node in DAG:
+            inputs = {d: outputs[d] for d in node.depends_on}
+            prior = recorded.get(node.id)
+            decision = self.decide(node, definitions[node.id], inputs, prior, resume)
+            if isinstance(decision, Skip) and prior is not None:
+                output: str | None = prior.output
+            else:
+                output = produce(node.id, node.id in s.fixed, inputs)
+            trace.append(NodeStep(decision, tuple(inputs.items()), output))
+            if output is None:
+                store, _ = self.rules.fail_run(store, RUN_ID, claim.epoch, f"{node.id} failed")
+                break
+            outputs[node.id] = output
+            if isinstance(decision, Execute):
+                identity = node_identity(definitions[node.id], inputs)
+                result = NodeResult(node.id, identity, output, node.depends_on)
+                store, _ = self.rules.record_node_result(store, RUN_ID, claim.epoch, result)
+        else:
+            store, _ = self.rules.complete_run(store, RUN_ID, claim.epoch)
+        ran = {step.decision.node for step in trace if isinstance(step.decision, Execute)}
+        after = replace(s, store=store, asked=s.asked - ran)
+        preview = plan_resume(DAG, definitions, recorded, resume)
+        yield Action("executor", "execute", (resume,), Execution(preview, tuple(trace))), after
+
+    def within_bounds(self, s: CacheState) -> bool:
+        """Always: the epoch bound disables executions instead of cutting states off."""
+        return True
+
+    def key(self, s: CacheState) -> Hashable:
+        return s
+
+    def canonical(self, s: CacheState) -> Hashable:
+        """No symmetry: the nodes play different parts."""
+        return s
+
+    def orbit(self, s: CacheState) -> int:
+        return 1
+
+    def describe(self, s: CacheState) -> Mapping[str, object]:
+        run = s.store.get(RUN_ID)
+        assert run is not None
+        fields: dict[str, object] = {
+            "run": f"{run.status} epoch {run.epoch}",
+            "fixed": ", ".join(sorted(s.fixed)) or "none",
+            "asked to invalidate": ", ".join(sorted(s.asked)) or "none",
+        }
+        for result in run.nodes:
+            flag = " (invalidated)" if result.invalidated else ""
+            fields[f"cached {result.node_id}"] = f"{result.output}{flag}"
+        return fields
+
+
+# --- properties ----------------------------------------------------------------------------
+
+
+def _steps(action: Action) -> tuple[NodeStep, ...]:
+    return action.result.steps if isinstance(action.result, Execution) else ()
+
+
+def cache_never_stale(before: CacheState, action: Action, after: CacheState) -> bool:
+    """A skipped node's replayed output is exactly what running it now would output, from its
+    current definition and the outputs it reads in this execution.
+
+    Protects resumes from replaying a result its node or its inputs no longer produce (seed
+    002: the fixed producer stayed cached).
+    """
+    return all(
+        step.output
+        == produce(step.decision.node, step.decision.node in before.fixed, dict(step.inputs))
+        for step in _steps(action)
+        if isinstance(step.decision, Skip)
+    )
+
+
+def fix_takes_effect(before: CacheState, action: Action, after: CacheState) -> bool:
+    """Once the producer is fixed, the consumer never again reads the broken producer's
+    garbage; the very next execution takes the fix, without renaming any node.
+
+    Protects the author's fix-and-resume loop (seed 002: only renaming the node helped).
+    """
+    if PRODUCER not in before.fixed:
+        return True
+    return all(
+        GARBAGE not in dict(step.inputs).values()
+        for step in _steps(action)
+        if step.decision.node == CONSUMER
+    )
+
+
+def invalidation_takes_effect(before: CacheState, action: Action, after: CacheState) -> bool:
+    """A node the user invalidated (alone, or as downstream of an invalidated node) runs
+    again on the next execution that reaches it; it is never skipped.
+
+    Protects the escape hatch for outputs the cache cannot see are bad (seed 002).
+    """
+    return not any(
+        isinstance(step.decision, Skip) and step.decision.node in before.asked
+        for step in _steps(action)
+    )
+
+
+def plan_never_overpromises(before: CacheState, action: Action, after: CacheState) -> bool:
+    """Every node the up-front plan says will be reused is reused by the execution.
+
+    Protects whoever shows the plan before a resume from promising a skip that will not
+    happen (seed 002).
+    """
+    if not isinstance(action.result, Execution):
+        return True
+    actual = {step.decision.node: step.decision for step in action.result.steps}
+    return all(
+        isinstance(actual.get(planned.node, planned), Skip)
+        for planned in action.result.preview
+        if isinstance(planned, Skip)
+    )
+
+
+# --- variants: the historical bugs ---------------------------------------------------------
+
+
+def decide_keyed_by_node_id(
+    node: Node,
+    definition: str,
+    inputs: Mapping[str, str] | None,
+    prior: NodeResult | None,
+    resume: bool,
+) -> NodeDecision:
+    """Seed 002 before the fix: on resume every node with a recorded success is skipped
+    (``prior_success``); the cache key is the node id, so a changed node still matches."""
+    if resume and prior is not None and not prior.invalidated and not node.always_run:
+        return Skip(node.id)
+    return decide_node(node, definition, inputs, prior, resume)
+
+
+def invalidate_ignored(s: StoreState, run_id: str, node_id: str, downstream: bool) -> Step:
+    """An invalidate command that answers but marks nothing."""
+    _, result = store.invalidate_nodes(s, run_id, node_id, downstream)
+    return s, replace(result, nodes=()) if isinstance(result, Invalidated) else result
+
+
+def invalidate_only_the_node(s: StoreState, run_id: str, node_id: str, downstream: bool) -> Step:
+    """``--downstream-of`` that invalidates only the named node, not its consumers."""
+    return store.invalidate_nodes(s, run_id, node_id, False)
+
+
+VARIANTS: tuple[Variant, ...] = (
+    Variant(
+        "cache_keyed_by_node_id",
+        "resume skips every node with a recorded success, whatever changed since",
+        SEED,
+        "cache_never_stale",
+        lambda: CacheMachine(decide=decide_keyed_by_node_id),
+    ),
+    Variant(
+        "invalidate_ignored",
+        "invalidating a node leaves its cached result in use",
+        SEED,
+        "invalidation_takes_effect",
+        lambda: CacheMachine(rules=replace(CORRECT, invalidate_nodes=invalidate_ignored)),
+    ),
+    Variant(
+        "downstream_not_invalidated",
+        "invalidating downstream of a node leaves its consumers cached",
+        SEED,
+        "invalidation_takes_effect",
+        lambda: CacheMachine(rules=replace(CORRECT, invalidate_nodes=invalidate_only_the_node)),
+    ),
+)
