@@ -38,8 +38,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"run {run_id}: {args.node} has no recorded output yet; nothing to invalidate")
             return EXIT_OK
         case Invalidated(nodes=nodes):
+            them = "it" if len(nodes) == 1 else "them"
             print(f"run {run_id}: invalidated {', '.join(nodes)}")
-            print(f"  `runlife resume {run_id}` re-runs them")
+            print(f"  the next `runlife resume {run_id}` re-runs {them}")
             return EXIT_OK
         case InvalidInput():
             raise bad_input(outcome)
