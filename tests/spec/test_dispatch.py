@@ -246,7 +246,10 @@ def test_claim_outcomes_and_their_wording() -> None:
     assert dispatch_outcome_after_claim(decision, RunNotFound("r0")) == RunNotFound("r0")
     bad = InvalidInput("run_id", "must be a non-empty string")
     assert dispatch_outcome_after_claim(decision, bad) == bad
-    assert "another resume was first" in format_outcome(AlreadyBeingResumed("r0", Status.RUNNING))
+    assert format_outcome(AlreadyBeingResumed("r0", Status.RUNNING)) == (
+        "Run r0 is already being resumed; nothing new was started."
+    )
+    assert "it is completed now" in format_outcome(AlreadyBeingResumed("r0", Status.COMPLETED))
     assert format_outcome(Continued("r0", 2)) == "Resuming run r0."
     assert "No run r0" in format_outcome(RunNotFound("r0"))
     assert format_outcome(bad) == "run_id must be a non-empty string."

@@ -225,8 +225,10 @@ def format_outcome(outcome: ClaimOutcome) -> str:
     match outcome:
         case Continued(run_id=run_id):
             return f"Resuming run {run_id}."
+        case AlreadyBeingResumed(run_id=run_id, status=Status.RUNNING):
+            return f"Run {run_id} is already being resumed; nothing new was started."
         case AlreadyBeingResumed(run_id=run_id, status=status):
-            return f"Run {run_id} was not resumed: it is {status} now; another resume was first."
+            return f"Run {run_id} was not resumed: it is {status} now; nothing new was started."
         case RunNotFound(run_id=run_id):
             return f"No run {run_id} exists; check the id."
         case InvalidInput(field=name, reason=reason):
