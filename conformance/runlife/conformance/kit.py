@@ -217,12 +217,11 @@ class Kit:
         try:
             for step in steps:
                 lockstep.step(step)
-        except Divergence as divergence:
-            trace = self.trace(family, case, lockstep, str(divergence))
-            return Verdict(Outcome.FAILED, str(divergence), trace)
-        except StoreRaised as error:
+        except (Divergence, StoreRaised) as error:
             trace = self.trace(family, case, lockstep, str(error))
-            return Verdict(Outcome.BROKEN, str(error), trace)
+            outcome = Outcome.FAILED if isinstance(error, Divergence) else Outcome.BROKEN
+            message = f"{error}\n\nrerun it with this test:\n\n{trace['program']}"
+            return Verdict(outcome, message, trace)
         return Verdict.passed()
 
     def trace(self, family: str, case: str, lockstep: Lockstep, failure: str) -> dict[str, Any]:

@@ -349,7 +349,11 @@ class Lockstep:
         clock_before = self.store.store.now()
 
         expected = self.expected = self.spec.perform(step, epoch)
-        got = self.store.perform(step, epoch)
+        try:
+            got = self.store.perform(step, epoch)
+        except Exception as error:
+            self.records.append(Record(step, expected, error))
+            raise
         self.records.append(Record(step, expected, got))
         self.spec.learn(step, expected)
         self.store.learn(step, got)

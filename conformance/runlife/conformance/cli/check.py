@@ -103,7 +103,6 @@ def run(args: argparse.Namespace) -> int:
             kit.close()
         except (StoreRaised, StoreHung) as error:
             print(f"runlife check: closing the store: {error}", file=sys.stderr)
-    print(report.summary())
     if args.json is not None:
         args.json.write_text(json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n")
     if args.junit_xml is not None:
@@ -112,4 +111,5 @@ def run(args: argparse.Namespace) -> int:
     if traces:
         write_traces(args.trace, report.store, traces)
         print(f"counterexamples: {args.trace} (rerun with: runlife replay {args.trace})")
+    print(report.summary())
     return report.exit_code

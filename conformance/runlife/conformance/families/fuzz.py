@@ -244,10 +244,9 @@ def _failed(
     minimal = shrinker.minimise(steps, signature)
     verdict = kit.run_steps(minimal, "fuzz", name)
     if verdict.outcome is Outcome.PASSED:  # the store is not deterministic: keep what failed
-        verdict = Verdict(Outcome.FAILED, str(error))
+        outcome = Outcome.FAILED if isinstance(error, Divergence) else Outcome.BROKEN
+        verdict = Verdict(outcome, str(error))
     verdict.detail = {"hypothesis steps": len(steps), "steps": len(minimal)}
-    if verdict.trace is not None:
-        verdict.message += "\n\nrerun it with this test:\n\n" + verdict.trace["program"]
     return verdict
 
 
