@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from runlife.spec import store
-from runlife.spec.checker import Action, Invariant, Progress, StepProperty
+from runlife.spec.checker import Action, Goal, Invariant, Progress, StepProperty
 from runlife.spec.core import _doc
 from runlife.spec.records import NewRun, NodeResult, Timing
 from runlife.spec.results import Claimed, Invalidated, Status
@@ -273,6 +273,7 @@ class CacheMachine:
             )
         )
         self.progress: tuple[Progress[CacheState], ...] = ()
+        self.goals = CACHE_GOALS
 
     def initial(self) -> Iterator[CacheState]:
         store, _ = create_run(StoreState(), NewRun("release", "draft the changelog"), RUN_ID)
@@ -427,6 +428,34 @@ def plan_never_overpromises(before: CacheState, action: Action, after: CacheStat
         for planned in action.result.preview
         if isinstance(planned, Skip)
     )
+
+
+def _decides(decision: NodeDecision) -> Callable[[CacheState, Action, CacheState], bool]:
+    return lambda before, action, after: any(s.decision == decision for s in _steps(action))
+
+
+CACHE_GOALS: tuple[Goal[CacheState], ...] = (
+    Goal("consumer_reused", _decides(Skip(CONSUMER)), "a resume reuses the consumer", SEED),
+    Goal(
+        "fixed_producer_reruns",
+        _decides(Execute(PRODUCER, RunReason.DEFINITION_CHANGED)),
+        "the fixed producer runs again",
+        SEED,
+    ),
+    Goal(
+        "invalidated_consumer_reruns",
+        _decides(Execute(CONSUMER, RunReason.INVALIDATED)),
+        "an invalidated consumer runs again",
+        SEED,
+    ),
+    Goal(
+        "run_completes",
+        lambda before, action, after: after.store.runs[0].status is Status.COMPLETED,
+        "the run completes once both nodes are fixed",
+        SEED,
+    ),
+)
+"""Steps the bounds must let happen, or the properties above would hold vacuously."""
 
 
 # --- variants: the historical bugs ---------------------------------------------------------

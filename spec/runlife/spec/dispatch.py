@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass, replace
 
-from runlife.spec.checker import Action, Invariant, Progress, StepProperty
+from runlife.spec.checker import Action, Goal, Invariant, Progress, StepProperty
 from runlife.spec.core import _doc
 from runlife.spec.records import Conversation, GateSpec, NewRun, Run, Timing
 from runlife.spec.results import (
@@ -621,6 +621,49 @@ def escaped_by(way: str) -> Callable[[DispatchState], bool]:
         return s.escaped == way
 
     return done
+
+
+def _decided(name: str, kind: type) -> Callable[[DispatchState, Action, DispatchState], bool]:
+    return lambda before, action, after: action.name == name and isinstance(action.result, kind)
+
+
+DISPATCH_GOALS: tuple[Goal[DispatchState], ...] = (
+    Goal("failed_run_prompts", _decided("run", PromptForFailedRun), "a request prompts", SEED),
+    Goal(
+        "reply_continues_paused_run",
+        _decided("run", ContinueRun),
+        "a request continues a paused run",
+        SEED,
+    ),
+    Goal(
+        "approval_continues",
+        _decided("approve_in_chat", ContinueRun),
+        "a chat approval continues its run",
+        SEED,
+    ),
+    Goal(
+        "lost_race_reached",
+        _decided("claim", AlreadyBeingResumed),
+        "a claim loses to another resumer",
+        SEED,
+    ),
+    Goal(
+        "abandon_escape_reached",
+        lambda before, action, after: after.escaped == "abandon",
+        "abandon then run again starts the new message",
+        SEED,
+    ),
+)
+"""Steps the bounds must let happen, or the properties above would hold vacuously."""
+
+ORPHAN_PROMPTED: Goal[DispatchState] = Goal(
+    "orphan_prompts",
+    lambda before, action, after: (
+        isinstance(action.result, PromptForFailedRun) and action.result.status is Status.RUNNING
+    ),
+    "a stale running orphan prompts (with clock ticks)",
+    SEED,
+)
 
 
 # --- variants: the historical bugs ---------------------------------------------------------

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from runlife.spec import store
-from runlife.spec.checker import Action, Invariant, Progress, StepProperty
+from runlife.spec.checker import Action, Goal, Invariant, Progress, StepProperty
 from runlife.spec.core import _doc
 from runlife.spec.records import Gate, GateSpec, NewRun, Timing
 from runlife.spec.results import (
@@ -301,6 +301,7 @@ class GatesMachine:
             )
         )
         self.progress: tuple[Progress[GatesState], ...] = ()
+        self.goals = GATES_GOALS
 
     # -- Init ---------------------------------------------------------------------------------
 
@@ -491,6 +492,53 @@ def auto_resume_is_truthful(before: GatesState, action: Action, after: GatesStat
 def _epoch(s: GatesState) -> int:
     run = s.store.get(RUN_ID)
     return 0 if run is None else run.epoch
+
+
+def _answered(reason: NotResumedReason) -> Goal[GatesState]:
+    def reached(before: GatesState, action: Action, after: GatesState) -> bool:
+        return isinstance(action.result, NotResumed) and action.result.reason is reason
+
+    return Goal(f"not_resumed_{reason}", reached, f"auto-resume answers {reason}", SEED)
+
+
+def _cancelled_at_max_attempts(before: GatesState, action: Action, after: GatesState) -> bool:
+    result = action.result
+    return (
+        isinstance(result, GateResolved)
+        and result.status is Status.CANCELLED
+        and before.gate.on_reject
+        and result.rejections == before.gate.max_attempts
+    )
+
+
+GATES_GOALS: tuple[Goal[GatesState], ...] = (
+    *(_answered(reason) for reason in NotResumedReason),
+    Goal(
+        "auto_resumed",
+        lambda before, action, after: isinstance(action.result, Resumed),
+        "a decision resumes the run by itself",
+        SEED,
+    ),
+    Goal(
+        "passed_after_approval",
+        lambda before, action, after: action.name == "pass_gate",
+        "the executor passes an approved gate",
+        SEED,
+    ),
+    Goal(
+        "rework_paused_again",
+        lambda before, action, after: action.name == "rework_then_pause",
+        "a staged rework runs and pauses at the gate again",
+        SEED,
+    ),
+    Goal(
+        "cancelled_at_max_attempts",
+        _cancelled_at_max_attempts,
+        "the last allowed rejection cancels",
+        SEED,
+    ),
+)
+"""Steps the bounds must let happen, or the properties above would hold vacuously."""
 
 
 # --- variants: the historical bugs ---------------------------------------------------------

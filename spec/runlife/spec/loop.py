@@ -14,7 +14,7 @@ from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from runlife.spec.checker import Action, Invariant, Progress, StepProperty
+from runlife.spec.checker import Action, Goal, Invariant, Progress, StepProperty
 from runlife.spec.core import _doc
 from runlife.spec.records import GateSpec, LoopSession, NewRun, Timing
 from runlife.spec.results import Claimed, GateDecision, GateResolved
@@ -165,6 +165,7 @@ class LoopMachine:
             ),
         )
         self.progress: tuple[Progress[LoopState], ...] = ()
+        self.goals = LOOP_GOALS
 
     def initial(self) -> Iterator[LoopState]:
         store, _ = create_run(StoreState(), NewRun("piv-loop", "plan, implement, verify"), RUN_ID)
@@ -315,6 +316,32 @@ def keeps_valid_session(machine: LoopMachine) -> Callable[[LoopState, Action, Lo
         return action.result == Reuse(stored.session_id)
 
     return holds
+
+
+def _resumed_with(kind: type) -> Callable[[LoopState, Action, LoopState], bool]:
+    def reached(before: LoopState, action: Action, after: LoopState) -> bool:
+        e = before.executor
+        first = e is not None and e.resuming and e.iteration == e.start_iteration
+        return first and action.name == "iterate" and isinstance(action.result, kind)
+
+    return reached
+
+
+LOOP_GOALS: tuple[Goal[LoopState], ...] = (
+    Goal(
+        "expired_session_replaced",
+        lambda before, action, after: action.result == Fresh(FreshReason.EXPIRED),
+        "a resume after a long wait starts a fresh session",
+        SEED,
+    ),
+    Goal(
+        "resume_keeps_session",
+        _resumed_with(Reuse),
+        "a quick resume keeps its session",
+        SEED,
+    ),
+)
+"""Steps the bounds must let happen, or the properties above would hold vacuously."""
 
 
 # --- variants: the historical bugs ---------------------------------------------------------
