@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Hashable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from runlife.spec import store
-from runlife.spec.checker import Action, Goal, Invariant, Progress, StepProperty
+from runlife.spec.checker import Action, Asymmetric, Goal, Invariant, Progress, StepProperty
 from runlife.spec.core import _doc
 from runlife.spec.records import NewRun, NodeResult, Timing
 from runlife.spec.results import Claimed, Invalidated, Status
@@ -248,7 +248,7 @@ class CacheBounds:
 Steps = Iterator[tuple[Action, CacheState]]
 
 
-class CacheMachine:
+class CacheMachine(Asymmetric):
     """Executions, fixes and invalidations of a producer -> consumer -> publisher run."""
 
     name = "cache"
@@ -340,16 +340,6 @@ class CacheMachine:
     def within_bounds(self, s: CacheState) -> bool:
         """Always: the epoch bound disables executions instead of cutting states off."""
         return True
-
-    def key(self, s: CacheState) -> Hashable:
-        return s
-
-    def canonical(self, s: CacheState) -> Hashable:
-        """No symmetry: the nodes play different parts."""
-        return s
-
-    def orbit(self, s: CacheState) -> int:
-        return 1
 
     def describe(self, s: CacheState) -> Mapping[str, object]:
         run = s.store.get(RUN_ID)

@@ -132,6 +132,19 @@ class Machine(Protocol[S]):
         ...
 
 
+class Asymmetric:
+    """For a machine with no interchangeable ids: every state is its own class."""
+
+    def key(self, state: object) -> Hashable:
+        return state
+
+    def canonical(self, state: object) -> Hashable:
+        return state
+
+    def orbit(self, state: object) -> int:
+        return 1
+
+
 @dataclass
 class Violation(Generic[S]):
     """A property that failed, with the shortest behaviour that shows it."""

@@ -96,6 +96,9 @@ class Graph:
     notes: tuple[Note, ...] = ()
     caption: str = ""
     clusters: tuple[Cluster, ...] = ()
+    finals_apart: bool = False
+    """Lay final states out two ranks past the box, so labels of edges leaving it sit clear
+    of its border (helps dense views; lengthens sparse ones)."""
 
 
 @dataclass(frozen=True, order=True)
@@ -151,14 +154,17 @@ def status_changes(machine: CoreMachine, ex: Exploration[CoreState]) -> frozense
     return frozenset(found)
 
 
-def abstract_steps(machine: Machine[Any], ex: Exploration[Any]) -> frozenset[Transition]:
+def abstract_steps(
+    machine: Machine[Any], ex: Exploration[Any], with_gate: bool = False
+) -> frozenset[Transition]:
     """Every reachable change of a run's abstract state, and every successful action on a run
     (a heartbeat may change nothing abstract, but a store takes it).
 
     A run's abstract state is the machine's ``abstract(state, run_id)`` joined with ``/``
-    (``running/live/fresh`` for the core machine), or its status if the machine has none.
+    (``running/live/fresh`` for the core machine); for a machine without one, its status and,
+    ``with_gate``, the state of the gate an unfinished run is at (``paused/gate rework``).
     """
-    state_of = _abstraction(machine)
+    state_of = _abstraction(machine, with_gate)
     found: set[Transition] = set()
     for before, action, after in successors(machine, ex):
         found.update(run_steps(machine, before, action, after, state_of))
@@ -175,14 +181,36 @@ def run_steps(
     """What one step did to each run: a change of its abstract state, or a successful action
     on it that left the abstract state as it was."""
     state_of = state_of or _abstraction(machine)
-    acted = str(action.args[0]) if action.args else None
+    runs = _store(machine, after).runs
+    acted = acted_on(action, tuple(r.id for r in runs))
     found = set()
-    for run in _store(machine, after).runs:
+    for run in runs:
         was, now = state_of(before, run.id), state_of(after, run.id)
         if was != now or (acted == run.id and not is_refusal(action.result)):
             noop = was == now and was in FINISHED
-            found.add(Transition(was, action.name, role(action.actor), now, noop))
+            found.add(Transition(was, step_name(action), role(action.actor), now, noop))
     return found
+
+
+def acted_on(action: Action, run_ids: tuple[str, ...]) -> str | None:
+    """The run an action acts on: the one its first argument names; for a machine's own
+    action, else the run its answer names (a prompt about a failed run), else the only run."""
+    if action.args and str(action.args[0]) in run_ids:
+        return str(action.args[0])
+    if action.name in store.GUARDS or action.result is None or is_refusal(action.result):
+        return None
+    named = getattr(action.result, "run_id", None)
+    if isinstance(named, str):
+        return named
+    return run_ids[0] if len(run_ids) == 1 else None
+
+
+def step_name(action: Action) -> str:
+    """A store action's name; a machine's own action also names the kind of its answer
+    (``auto_resume→NotResumed``), which is what tells its outcomes apart."""
+    if action.name in store.GUARDS or action.result is None or is_refusal(action.result):
+        return action.name
+    return f"{action.name}\u2192{type(action.result).__name__}"
 
 
 class ViewUnavailable(Exception):
@@ -196,14 +224,18 @@ def _store(machine: Machine[Any], state: object) -> store.StoreState:
     return held
 
 
-def _abstraction(machine: Machine[Any]) -> Callable[[object, str], str]:
+def _abstraction(machine: Machine[Any], with_gate: bool = False) -> Callable[[object, str], str]:
     abstract = getattr(machine, "abstract", None)
     if callable(abstract):
         return lambda state, run_id: "/".join(abstract(state, run_id))
 
     def status(state: object, run_id: str) -> str:
         run = _store(machine, state).get(run_id)
-        return ABSENT if run is None else str(run.status)
+        if run is None:
+            return ABSENT
+        if not with_gate or run.gate is None or run.status in TERMINAL:
+            return str(run.status)
+        return f"{run.status}/gate {run.gate.state}"
 
     return status
 
@@ -223,7 +255,10 @@ def _label(role_name: str, actions: Iterable[str], noop: bool = False) -> str:
     if len(guards) > 1:
         return "\n".join(_label(role_name, [a]).replace("\n", " ") for a in names)
     guard = guards.pop()
-    return f"{role_name}: {', '.join(names)}" + ("" if guard is None else f"\n[{guard}]")
+    head = textwrap.wrap(
+        f"{role_name}: {', '.join(names)}", 40, break_long_words=False, break_on_hyphens=False
+    )
+    return "\n".join(head) + ("" if guard is None else f"\n[{guard}]")
 
 
 def _edges(
@@ -275,6 +310,7 @@ def _graph(
     caption: str,
     covered: Collection[AbstractEdge] | None = None,
     notes: tuple[Note, ...] = (),
+    finals_apart: bool = False,
 ) -> Graph:
     """Nodes for every state the steps touch; unfinished ones boxed as "not terminal"."""
     present = sorted({t.before for t in steps} | {t.after for t in steps}, key=_state_order)
@@ -287,7 +323,7 @@ def _graph(
         for s in present
     )
     boxed = (box,) if any(e.source == box.id for e in edges) else ()
-    return Graph(name, title, nodes, edges, notes, _wrap(caption, 110), boxed)
+    return Graph(name, title, nodes, edges, notes, _wrap(caption, 110), boxed, finals_apart)
 
 
 # --- views -----------------------------------------------------------------------------------
@@ -315,15 +351,22 @@ def reachable(
     ex: Exploration[Any],
     covered: Collection[AbstractEdge] | None = None,
     name: str = "reachable",
+    with_gate: bool = False,
 ) -> Graph:
-    """Each run's reachable abstract graph; with ``covered``, marks the steps a check took."""
-    steps = abstract_steps(machine, ex)
+    """Each run's reachable abstract graph; with ``covered``, marks the steps a check took.
+    ``with_gate``: see :func:`abstract_steps`."""
+    steps = abstract_steps(machine, ex, with_gate)
     exercised = ""
     if covered is not None:
         hit = sum(1 for t in steps if (t.before, t.action, t.after) in covered)
         exercised = f" Green: exercised by the check ({hit} of {len(steps)} steps); grey: not."
     abstract = getattr(machine, "abstract", None)
-    meaning = _doc(abstract, 0) if abstract is not None else "A run's abstract state: its status."
+    meaning = (
+        _doc(abstract, 0)
+        if abstract is not None
+        else "A run's abstract state: its status"
+        + (", and the state of the gate it is at." if with_gate else ".")
+    )
     return _graph(
         name,
         f"{machine.name} machine: one run's reachable abstract states",
@@ -331,6 +374,7 @@ def reachable(
         f"{meaning} Every change the model checker reaches at {_bounds(machine)} "
         f"({len(ex.states):,} states); refused actions are not drawn.{exercised}",
         covered,
+        finals_apart=True,
     )
 
 
@@ -346,6 +390,9 @@ VIEWS: dict[str, str] = {
     "loop": "the loop machine's reachable abstract states (seed 004)",
 }
 """Every view ``runlife diagram --view`` draws, with what it shows."""
+
+GATE_VIEWS = frozenset({"gates", "loop"})
+"""Views of machines about a gate: a run's abstract state includes its gate's state."""
 
 
 class Atlas:
@@ -384,7 +431,7 @@ class Atlas:
             assert isinstance(core, CoreMachine)
             return lifecycle(core, ex)
         machine, ex = self.explored(name)
-        return reachable(machine, ex, covered, name)
+        return reachable(machine, ex, covered, name, name in GATE_VIEWS)
 
 
 def _state_order(state: str) -> tuple[int, str]:
@@ -512,6 +559,12 @@ def to_dot(graph: Graph) -> str:
     for note in graph.notes:
         lines.append(_stmt(_quote(note.id), **NOTE_STYLE, label=_Left(note.text)))
     lines.extend(_dot_edge(graph, edge) for edge in graph.edges)
+    if graph.finals_apart:
+        finals = [n.id for n in graph.nodes if n.final]
+        for member in (m for c in graph.clusters for m in c.members):
+            lines += [
+                _stmt(f"{_quote(member)} -> {_quote(f)}", style="invis", minlen=2.0) for f in finals
+            ]
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -654,7 +707,7 @@ def counterexample(
         f"{violation.kind} violated: {violation.property} (seed {violation.seed})",
         violation.path,
         describe,
-        _wrap(violation.doc, 90),
+        _wrap(violation.doc.replace("``", ""), 90),
         f"\u2717 after step {len(violation.steps)}, {violation.property} no longer holds"
         + (": no continuation reaches the goal" if violation.kind == "progress" else ""),
     )

@@ -15,10 +15,10 @@ asks :func:`decide_dispatch`, claims with ``resume_run`` and reads the claim's a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 
-from runlife.spec.checker import Action, Goal, Invariant, Progress, StepProperty
+from runlife.spec.checker import Action, Asymmetric, Goal, Invariant, Progress, StepProperty
 from runlife.spec.core import _doc
 from runlife.spec.records import Conversation, GateSpec, NewRun, Run, Timing
 from runlife.spec.results import (
@@ -312,7 +312,7 @@ class DispatchState:
 Steps = Iterator[tuple[Action, DispatchState]]
 
 
-class DispatchMachine:
+class DispatchMachine(Asymmetric):
     """Requests, prompts, escapes and resume races in one conversation (seed 000)."""
 
     name = "dispatch"
@@ -484,16 +484,6 @@ class DispatchMachine:
         """Always: the bounds disable actions instead (no more runs, no claims beyond the epoch
         bound), so a state the escapes cannot leave is a real violation, not a cut-off one."""
         return True
-
-    def key(self, s: DispatchState) -> Hashable:
-        return s
-
-    def canonical(self, s: DispatchState) -> Hashable:
-        """No symmetry: runs are ordered by creation, and find-resumable reads that order."""
-        return s
-
-    def orbit(self, s: DispatchState) -> int:
-        return 1
 
     def describe(self, s: DispatchState) -> Mapping[str, object]:
         fields: dict[str, object] = {"clock": s.store.clock}

@@ -16,12 +16,12 @@ approve resets them). This module adds the two policies around them:
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Hashable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from runlife.spec import store
-from runlife.spec.checker import Action, Goal, Invariant, Progress, StepProperty
+from runlife.spec.checker import Action, Asymmetric, Goal, Invariant, Progress, StepProperty
 from runlife.spec.core import _doc
 from runlife.spec.records import Gate, GateSpec, NewRun, Timing
 from runlife.spec.results import (
@@ -275,7 +275,7 @@ class GatesBounds:
 Steps = Iterator[tuple[Action, GatesState]]
 
 
-class GatesMachine:
+class GatesMachine(Asymmetric):
     """Decisions, auto-resume and manual resume around one approval gate (seed 003)."""
 
     name = "gates"
@@ -376,16 +376,6 @@ class GatesMachine:
 
     def within_bounds(self, s: GatesState) -> bool:
         return all(run.epoch < self.bounds.epochs for run in s.store.runs)
-
-    def key(self, s: GatesState) -> Hashable:
-        return s
-
-    def canonical(self, s: GatesState) -> Hashable:
-        """No symmetry: one run, one gate."""
-        return s
-
-    def orbit(self, s: GatesState) -> int:
-        return 1
 
     def describe(self, s: GatesState) -> Mapping[str, object]:
         run = s.store.get(RUN_ID)

@@ -10,11 +10,11 @@ keeping them. :func:`choose_loop_session` satisfies both: expiry, not resumption
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from runlife.spec.checker import Action, Goal, Invariant, Progress, StepProperty
+from runlife.spec.checker import Action, Asymmetric, Goal, Invariant, Progress, StepProperty
 from runlife.spec.core import _doc
 from runlife.spec.records import GateSpec, LoopSession, NewRun, Timing
 from runlife.spec.results import Claimed, GateDecision, GateResolved
@@ -135,7 +135,7 @@ class LoopBounds:
 Steps = Iterator[tuple[Action, LoopState]]
 
 
-class LoopMachine:
+class LoopMachine(Asymmetric):
     """An interactive loop that waits at its gate while sessions expire (seed 004)."""
 
     name = "loop"
@@ -253,16 +253,6 @@ class LoopMachine:
     def within_bounds(self, s: LoopState) -> bool:
         """Always: the tick and iteration bounds disable actions instead."""
         return True
-
-    def key(self, s: LoopState) -> Hashable:
-        return s
-
-    def canonical(self, s: LoopState) -> Hashable:
-        """No symmetry: session ids are numbered by creation."""
-        return s
-
-    def orbit(self, s: LoopState) -> int:
-        return 1
 
     def describe(self, s: LoopState) -> Mapping[str, object]:
         run = s.store.get(RUN_ID)

@@ -1,4 +1,9 @@
-"""The registry of machines ``runlife explore --model NAME`` can explore."""
+"""The registry of machines ``runlife explore --model NAME`` can explore.
+
+``core`` (the default) is where concurrency lives: runs, claims, leases, a clock and racing
+executors. The others are smaller machines over the same store rules, one per seed concern,
+each at its own default bounds.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +16,47 @@ from runlife.spec.core import Bounds, CoreMachine
 if TYPE_CHECKING:
     from runlife.spec.variants import Variant
 
+
+def _dispatch() -> Machine[Any]:
+    from runlife.spec.dispatch import DispatchMachine
+
+    return DispatchMachine()
+
+
+def _gates() -> Machine[Any]:
+    from runlife.spec.gates import GatesMachine
+
+    return GatesMachine()
+
+
+def _cache() -> Machine[Any]:
+    from runlife.spec.cache import CacheMachine
+
+    return CacheMachine()
+
+
+def _loop() -> Machine[Any]:
+    from runlife.spec.loop import LoopMachine
+
+    return LoopMachine()
+
+
 MACHINES: dict[str, Callable[[], Machine[Any]]] = {
     "core": lambda: CoreMachine(Bounds()),
+    "dispatch": _dispatch,
+    "gates": _gates,
+    "cache": _cache,
+    "loop": _loop,
 }
 """Each machine at its default bounds; ``core`` is the default."""
 
 
-def SUBMACHINE_VARIANTS() -> Iterator[Variant]:
-    """The weakened specs of the smaller machines (dispatch, gates, cache, loop)."""
-    return iter(())
+def SUBMACHINE_VARIANTS() -> Iterator[Variant]:  # noqa: N802
+    """The weakened specs of the smaller machines (dispatch, gates, cache, loop).
+
+    Imported here, not at the top, because those modules build on :mod:`runlife.spec.variants`.
+    """
+    from runlife.spec import cache, dispatch, gates, loop
+
+    for module in (dispatch, gates, cache, loop):
+        yield from module.VARIANTS
