@@ -304,11 +304,11 @@ def _explore(
                     edge = labels.setdefault(edge, edge)
                 result.edges.append((index, action, target, edge))
 
-    if not frontier and not done():
+    if not frontier and not done():  # the whole graph is known: check it as a whole
+        if keep_edges:
+            result.violations.extend(_check_progress(machine, result))
         for goal in unreached.values():
             result.violations.append(Violation(goal.name, goal.doc, goal.seed, "goal", []))
-    if keep_edges and not done():
-        result.violations.extend(_check_progress(machine, result))
     result.seconds = time.perf_counter() - started
     result.cpu_seconds = time.process_time() - started_cpu
     return result
