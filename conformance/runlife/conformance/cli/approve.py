@@ -9,16 +9,15 @@ HELP = "approve a paused run's gate; says whether it resumed, and if not why and
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from runlife.conformance.cli.lifecycle import add_store_argument
+    from runlife.conformance.cli.lifecycle import add_run_id_argument, add_store_argument
 
-    parser.add_argument("run_id", metavar="ID", help="a run id (or a unique prefix of one)")
+    add_run_id_argument(parser)
     parser.add_argument("--message", metavar="TEXT", help="what the approver said")
     add_store_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    from runlife.conformance.cli.lifecycle import orchestrator, report_decision, resolve_id
+    from runlife.conformance.cli.lifecycle import on_run, report_decision
 
-    with orchestrator(args) as orchestra:
-        answer = orchestra.approve(resolve_id(orchestra, args.run_id), args.message)
-        return report_decision("approve", answer)
+    answer = on_run(args, lambda orchestrator, run_id: orchestrator.approve(run_id, args.message))
+    return report_decision("approve", answer)

@@ -9,32 +9,22 @@ HELP = "cancel a run unless it has finished (then: nothing to cancel, cancelled 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from runlife.conformance.cli.lifecycle import add_store_argument
+    from runlife.conformance.cli.lifecycle import add_run_id_argument, add_store_argument
 
-    parser.add_argument("run_id", metavar="ID", help="a run id (or a unique prefix of one)")
+    add_run_id_argument(parser)
     add_store_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from runlife.conformance.cli import EXIT_OK
-    from runlife.conformance.cli.lifecycle import (
-        bad_input,
-        orchestrator,
-        refusal_line,
-        refused,
-        resolve_id,
-    )
-    from runlife.spec.results import CancelOutcome, InvalidInput
+    from runlife.conformance.cli.lifecycle import on_run, refuse
+    from runlife.spec.results import CancelOutcome
 
-    with orchestrator(args) as orchestra:
-        outcome = orchestra.cancel(resolve_id(orchestra, args.run_id))
-    match outcome:
+    match on_run(args, lambda orchestrator, run_id: orchestrator.cancel(run_id)):
         case CancelOutcome(run_id=run_id, cancelled=True):
             print(f"run {run_id}: cancelled")
         case CancelOutcome(run_id=run_id, status=status):
             print(f"run {run_id}: nothing to cancel, it is {status} already (cancelled = false)")
-        case InvalidInput():
-            raise bad_input(outcome)
-        case _:
-            return refused("cancel", refusal_line(outcome))
+        case refusal:
+            return refuse("cancel", refusal)
     return EXIT_OK

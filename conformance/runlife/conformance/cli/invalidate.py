@@ -9,9 +9,9 @@ HELP = "make a node's recorded output (and with --downstream its consumers') re-
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from runlife.conformance.cli.lifecycle import add_store_argument
+    from runlife.conformance.cli.lifecycle import add_run_id_argument, add_store_argument
 
-    parser.add_argument("run_id", metavar="ID", help="a run id (or a unique prefix of one)")
+    add_run_id_argument(parser)
     parser.add_argument("node", metavar="NODE", help="the node whose output to drop")
     parser.add_argument(
         "--downstream", action="store_true", help="also every node that consumed its output"
@@ -21,27 +21,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from runlife.conformance.cli import EXIT_OK
-    from runlife.conformance.cli.lifecycle import (
-        bad_input,
-        orchestrator,
-        refusal_line,
-        refused,
-        resolve_id,
-    )
-    from runlife.spec.results import Invalidated, InvalidInput
+    from runlife.conformance.cli.lifecycle import on_run, refuse
+    from runlife.impl.orchestrator import Orchestrator
+    from runlife.spec.results import Invalidated
 
-    with orchestrator(args) as orchestra:
-        run_id = resolve_id(orchestra, args.run_id)
-        outcome = orchestra.invalidate(run_id, args.node, args.downstream)
-    match outcome:
-        case Invalidated(nodes=()):
+    def invalidate(orchestrator: Orchestrator, run_id: str) -> object:
+        return orchestrator.invalidate(run_id, args.node, args.downstream)
+
+    match on_run(args, invalidate):
+        case Invalidated(run_id=run_id, nodes=()):
             print(f"run {run_id}: {args.node} has no recorded output yet; nothing to invalidate")
-            return EXIT_OK
-        case Invalidated(nodes=nodes):
+        case Invalidated(run_id=run_id, nodes=nodes):
             them = "it" if len(nodes) == 1 else "them"
             print(f"run {run_id}: invalidated {', '.join(nodes)}")
             print(f"  the next `runlife resume {run_id}` re-runs {them}")
-            return EXIT_OK
-        case InvalidInput():
-            raise bad_input(outcome)
-    return refused("invalidate", refusal_line(outcome))
+        case refusal:
+            return refuse("invalidate", refusal)
+    return EXIT_OK

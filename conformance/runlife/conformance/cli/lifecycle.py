@@ -17,10 +17,10 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 
@@ -60,6 +60,8 @@ from runlife.spec.results import (
     Status,
 )
 
+Answer = TypeVar("Answer")
+
 EXIT_REFUSED = 1
 """The lifecycle said no; the same code as a violation for ``runlife check``."""
 
@@ -89,6 +91,10 @@ def add_store_argument(parser: argparse.ArgumentParser) -> None:
         help=f"the run store's database URL (default $RUNLIFE_STORE, else {DEFAULT_STORE})",
     )
     parser.epilog = EXIT_CODES
+
+
+def add_run_id_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_id", metavar="ID", help="a run id (or a unique prefix of one)")
 
 
 @contextmanager
@@ -138,6 +144,19 @@ def resolve_id(orchestrator: Orchestrator, text: str) -> str:
     if len(matches) > 1:
         raise UsageError(f"run id {text!r} matches several runs; give more of it")
     return matches[0] if matches else text
+
+
+def on_run(args: argparse.Namespace, act: Callable[[Orchestrator, str], Answer]) -> Answer:
+    """``act(orchestrator, run_id)`` for the run ``args.run_id`` names in ``args.store``."""
+    with orchestrator(args) as orchestra:
+        return act(orchestra, resolve_id(orchestra, args.run_id))
+
+
+def refuse(command: str, refusal: object) -> int:
+    """Report a refusal the store answered: bad input (exit 2), else one line (exit 1)."""
+    if isinstance(refusal, InvalidInput):
+        raise bad_input(refusal)
+    return refused(command, refusal_line(refusal))
 
 
 def refused(command: str, line: str) -> int:
@@ -215,8 +234,6 @@ def report_execution(executed: Executed) -> int:
 def report_decision(command: str, answer: object) -> int:
     """Print a gate decision and what it led to; its exit code."""
     match answer:
-        case InvalidInput() as bad:
-            raise bad_input(bad)
         case Decided(resolved=resolved, outcome=outcome, dispatched=dispatched):
             rejections = f", {resolved.rejections} rejection(s)" if resolved.rejections else ""
             print(f"run {resolved.run_id}: {DECIDED[resolved.decision]}{rejections}")
@@ -229,7 +246,7 @@ def report_decision(command: str, answer: object) -> int:
                 case Ended(status=status):
                     print(f"the run is {status} now: that was the last rejection it allowed")
             return EXIT_OK
-    return refused(command, refusal_line(answer))
+    return refuse(command, answer)
 
 
 def when(seconds: float | None) -> str | None:

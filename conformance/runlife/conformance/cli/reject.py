@@ -10,16 +10,15 @@ HELP = "reject a paused run's gate (--reason for the rework); says how it goes o
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from runlife.conformance.cli.lifecycle import add_store_argument
+    from runlife.conformance.cli.lifecycle import add_run_id_argument, add_store_argument
 
-    parser.add_argument("run_id", metavar="ID", help="a run id (or a unique prefix of one)")
+    add_run_id_argument(parser)
     parser.add_argument("--reason", metavar="TEXT", help="why; the rework reads it")
     add_store_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    from runlife.conformance.cli.lifecycle import orchestrator, report_decision, resolve_id
+    from runlife.conformance.cli.lifecycle import on_run, report_decision
 
-    with orchestrator(args) as orchestra:
-        answer = orchestra.reject(resolve_id(orchestra, args.run_id), args.reason)
-        return report_decision("reject", answer)
+    answer = on_run(args, lambda orchestrator, run_id: orchestrator.reject(run_id, args.reason))
+    return report_decision("reject", answer)

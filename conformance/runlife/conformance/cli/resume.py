@@ -9,9 +9,9 @@ HELP = "resume a failed or paused run by id (no prompt, never a fresh run)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from runlife.conformance.cli.lifecycle import add_store_argument
+    from runlife.conformance.cli.lifecycle import add_run_id_argument, add_store_argument
 
-    parser.add_argument("run_id", metavar="ID", help="a run id (or a unique prefix of one)")
+    add_run_id_argument(parser)
     parser.add_argument(
         "--message",
         metavar="TEXT",
@@ -21,8 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from runlife.conformance.cli.lifecycle import orchestrator, report_dispatch, resolve_id
+    from runlife.conformance.cli.lifecycle import on_run, report_dispatch
 
-    with orchestrator(args) as orchestra:
-        result = orchestra.resume(resolve_id(orchestra, args.run_id), args.message)
-        return report_dispatch("resume", result)
+    result = on_run(args, lambda orchestrator, run_id: orchestrator.resume(run_id, args.message))
+    return report_dispatch("resume", result)

@@ -206,6 +206,10 @@ class Bench:
         self.calls.clear()
         return execution.run_id
 
+    def failed_edit(self) -> str:
+        """An edit run in the web conversation that failed at ``parse-args``."""
+        return self.run_to(Failed, "edit", "bad request A", conversation=self.web)
+
     def failed_pipeline(self, conversation: Conversation | None = None) -> str:
         """A pipeline run that failed at ``publish`` (publishing was down); publishing is
         back up afterwards, so a resume can finish it."""
@@ -334,7 +338,7 @@ def pipeline(bench: Bench, producer: Compute) -> Workflow:
     "find_resumable",
 )
 def prompt_for_failed_run(bench: Bench) -> None:
-    failed = bench.run_to(Failed, "edit", "bad request A", conversation=bench.web)
+    failed = bench.failed_edit()
     before = bench.get(failed)
     message = 'task B with "quotes", a \\ and `ticks`'
     result = bench.orchestrator.run("edit", message, bench.web)
@@ -356,7 +360,7 @@ def prompt_for_failed_run(bench: Bench) -> None:
     "create_run",
 )
 def force_starts_fresh(bench: Bench) -> None:
-    failed = bench.run_to(Failed, "edit", "bad request A", conversation=bench.web)
+    failed = bench.failed_edit()
     before = bench.get(failed)
     result = bench.orchestrator.run("edit", "task B", bench.web, force=True)
     execution = bench.executed(result, "run --force beside a failed run")
@@ -372,7 +376,7 @@ def force_starts_fresh(bench: Bench) -> None:
     "abandon_run",
 )
 def abandon_failed(bench: Bench) -> None:
-    failed = bench.run_to(Failed, "edit", "bad request A", conversation=bench.web)
+    failed = bench.failed_edit()
     abandoned = bench.orchestrator.abandon(failed)
     expect(
         abandoned == Transitioned(failed, Status.CANCELLED),

@@ -35,6 +35,7 @@ from runlife.impl.orchestrator.workflows import (
     NodeFailed,
     Task,
     Workflow,
+    gate_of,
 )
 from runlife.spec.cache import Skip, decide_node, node_identity
 from runlife.spec.contract import RunStore
@@ -151,8 +152,7 @@ def _approval(
 ) -> str | Failed | Paused:
     """Pass an approved gate (its output: the latest rework, else its inputs); after a
     rejection run the rework and ask again; with no decision yet, pause again."""
-    gate = run.gate if run.gate is not None and run.gate.spec.node_id == node.id else None
-    action = at_gate(gate)
+    action = at_gate(gate_of(run, node.id))
     if action is GateAction.PASS:
         rework = recorded.get(rework_id(node.id))
         if rework is not None and not rework.invalidated:

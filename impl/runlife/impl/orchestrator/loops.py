@@ -15,7 +15,7 @@ from typing import Protocol
 
 from runlife.impl.orchestrator.claims import Fenced
 from runlife.impl.orchestrator.report import Did, Failed, Log, Paused, SessionUse
-from runlife.impl.orchestrator.workflows import Loop, NodeContext
+from runlife.impl.orchestrator.workflows import Loop, NodeContext, gate_of
 from runlife.spec.gates import GateAction, at_gate
 from runlife.spec.loop import Reuse, choose_loop_session
 from runlife.spec.records import Run
@@ -89,7 +89,7 @@ def run_loop(
     A run paused at this loop's gate and approved continues with the iteration after the one
     it saved; each iteration sends the session :func:`choose_loop_session` chooses.
     """
-    gate = run.gate if run.gate is not None and run.gate.spec.node_id == loop.id else None
+    gate = gate_of(run, loop.id)
     stored = claim.loop_session(loop.id)
     if gate is not None and at_gate(gate) is GateAction.WAIT:
         claim.pause(loop.gate)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from runlife.spec import cache
-from runlife.spec.records import GateSpec
+from runlife.spec.records import Gate, GateSpec, Run
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +160,12 @@ class Workflow:
                 return node
         known = ", ".join(n.id for n in self.nodes)
         raise UnknownNode(f"workflow {self.name} has no node {node_id!r}; its nodes: {known}")
+
+
+def gate_of(run: Run, node_id: str) -> Gate | None:
+    """The gate ``run`` waits at, if it is node ``node_id``'s (a decision on another gate
+    means nothing to this node)."""
+    return run.gate if run.gate is not None and run.gate.spec.node_id == node_id else None
 
 
 def find_workflow(workflows: Mapping[str, Workflow], name: str) -> Workflow:
