@@ -191,6 +191,11 @@ class Bench:
 
         return Task(node_id, body, depends_on, always_run, definition=source(compute))
 
+    def wait(self, seconds: float) -> None:
+        """Let ``seconds`` of store time pass (stories that do need the clock capability)."""
+        clock: ClockControl = self.store  # type: ignore[assignment]
+        clock.advance_clock(seconds)
+
     def get(self, run_id: str) -> Run:
         return expect_a(Run, self.store.get_run(run_id), f"get_run({run_id})")
 
@@ -355,10 +360,7 @@ def prompt_for_failed_run(bench: Bench) -> None:
     expect(bench.get(failed) == before, f"the prompt changed failed run {failed}")
 
 
-@seed_case(
-    "--force starts fresh and leaves the failed row untouched",
-    "create_run",
-)
+@seed_case("--force starts fresh and leaves the failed row untouched", "create_run")
 def force_starts_fresh(bench: Bench) -> None:
     failed = bench.failed_edit()
     before = bench.get(failed)
@@ -371,10 +373,7 @@ def force_starts_fresh(bench: Bench) -> None:
     expect(bench.get(failed) == before, f"--force changed failed run {failed}")
 
 
-@seed_case(
-    "abandon of a failed run cancels it and the next run does not prompt",
-    "abandon_run",
-)
+@seed_case("abandon of a failed run cancels it and the next run does not prompt", "abandon_run")
 def abandon_failed(bench: Bench) -> None:
     failed = bench.failed_edit()
     abandoned = bench.orchestrator.abandon(failed)
@@ -388,10 +387,7 @@ def abandon_failed(bench: Bench) -> None:
     expect(execution.run_id != failed, "the next run continued the abandoned run")
 
 
-@seed_case(
-    "a paused gate approved in natural language resumes without a prompt",
-    "resolve_gate",
-)
+@seed_case("a paused gate approved in natural language resumes without a prompt", "resolve_gate")
 def approval_in_chat_resumes(bench: Bench) -> None:
     waiting = bench.run_to(Paused, "edit", "task P", conversation=bench.web)
     newer = bench.run_to(Failed, "edit", "bad request F", conversation=bench.web)
@@ -404,10 +400,7 @@ def approval_in_chat_resumes(bench: Bench) -> None:
     expect(bench.get(newer) == before, f"the approval touched the newer failed run {newer}")
 
 
-@seed_case(
-    "explicit resume resumes with no prompt loop and no fresh run",
-    "resume_run",
-)
+@seed_case("explicit resume resumes with no prompt loop and no fresh run", "resume_run")
 def explicit_resume(bench: Bench) -> None:
     failed = bench.failed_pipeline(bench.web)
     result = bench.orchestrator.resume(failed)
@@ -419,8 +412,7 @@ def explicit_resume(bench: Bench) -> None:
 
 
 @seed_case(
-    "a continuation whose claim loses the race is reported, never a silent fresh run",
-    "resume_run",
+    "a continuation whose claim loses the race is reported, never a silent fresh run", "resume_run"
 )
 def lost_claim_is_reported(bench: Bench) -> None:
     waiting = bench.run_to(Paused, "edit", "task P", conversation=bench.web)
@@ -455,10 +447,7 @@ class Interloper:
 # --- seed 001: concurrency-safe resume and cancel ----------------------------------------------
 
 
-@seed_case(
-    "second concurrent resumer gets not-resumable (status running)",
-    "resume_run",
-)
+@seed_case("second concurrent resumer gets not-resumable (status running)", "resume_run")
 def concurrent_resumers(bench: Bench) -> None:
     failed = bench.run_to(Failed, "race", "race me")
     bench.race_armed, rendezvous = True, Rendezvous(2)
@@ -492,27 +481,23 @@ def concurrent_resumers(bench: Bench) -> None:
     needs=CLOCK,
 )
 def stale_orphan(bench: Bench) -> None:
-    clock: ClockControl = bench.store  # type: ignore[assignment]
     created = expect_a(Created, bench.store.create_run(NewRun("pipeline", "x")), "create_run")
     orphan = created.run_id
     expect_a(Claimed, bench.store.start_run(orphan, "crashed"), "start_run")
     half = bench.store.timing.stale_after / 2
-    clock.advance_clock(half)
+    bench.wait(half)
     early = expect_a(NotContinued, bench.orchestrator.resume(orphan), "resume before the threshold")
     expect(
         early.answer == RunNotResumable(orphan, Status.RUNNING),
         f"resume of a live running run answered {brief(early.answer)}",
     )
-    clock.advance_clock(half)
+    bench.wait(half)
     execution = bench.executed(bench.orchestrator.resume(orphan), "resume after the threshold")
     expect(execution.epoch == 2, f"the orphan was claimed under epoch {execution.epoch}")
     expect_a(Completed, execution.end, "the recovered orphan")
 
 
-@seed_case(
-    "cancel of a completed run is a no-op that reports cancelled = false",
-    "cancel_run",
-)
+@seed_case("cancel of a completed run is a no-op that reports cancelled = false", "cancel_run")
 def cancel_completed(bench: Bench) -> None:
     done = bench.run_to(Completed, "pipeline", "ship it")
     before = bench.get(done)
@@ -524,10 +509,7 @@ def cancel_completed(bench: Bench) -> None:
     expect(bench.get(done) == before, f"cancel changed completed run {done}")
 
 
-@seed_case(
-    "an executor whose run was cancelled stops at its next write",
-    "record_node_result",
-)
+@seed_case("an executor whose run was cancelled stops at its next write", "record_node_result")
 def cancelled_executor_stops(bench: Bench) -> None:
     bench.during["produce"] = lambda context: _cancelled(bench.store, context.run_id)
     result = bench.orchestrator.run("pipeline", "ship it")
@@ -591,10 +573,7 @@ def invalidate_reruns(bench: Bench) -> None:
     expect_a(Completed, rerun.end, "the run after invalidating downstream")
 
 
-@seed_case(
-    "a changed node definition is never skipped as prior success",
-    "record_node_result",
-)
+@seed_case("a changed node definition is never skipped as prior success", "record_node_result")
 def changed_definition(bench: Bench) -> None:
     bench.workflows["pipeline"] = pipeline(bench, produce_with_quoting_bug)
     failed = bench.run_to(Failed, "pipeline", "ship it")
@@ -609,10 +588,7 @@ def changed_definition(bench: Bench) -> None:
     expect_a(Completed, execution.end, "the run with the fixed producer")
 
 
-@seed_case(
-    "--no-resume starts fresh and re-runs every node",
-    "create_run",
-)
+@seed_case("--no-resume starts fresh and re-runs every node", "create_run")
 def no_resume_starts_fresh(bench: Bench) -> None:
     failed = bench.failed_pipeline(bench.web)
     before = bench.get(failed)
@@ -683,10 +659,7 @@ def deleted_parent(bench: Bench) -> None:
     _decided_without_resume(bench, gone, NotResumedReason.NO_PLATFORM_CONVERSATION)
 
 
-@seed_case(
-    "approve/reject of a run with a live web parent resumes it by itself",
-    "resolve_gate",
-)
+@seed_case("approve/reject of a run with a live web parent resumes it by itself", "resolve_gate")
 def web_parent_resumes(bench: Bench) -> None:
     approved = bench.run_to(Paused, "edit", "task A", conversation=bench.web)
     decided = expect_a(Decided, bench.orchestrator.approve(approved), "approve")
@@ -709,10 +682,7 @@ def web_parent_resumes(bench: Bench) -> None:
     expect(gate is not None and gate.rejections == 1, f"the gate after a rejection is {gate}")
 
 
-@seed_case(
-    "a decision whose dispatch fails returns dispatch_failed and the hint",
-    "resolve_gate",
-)
+@seed_case("a decision whose dispatch fails returns dispatch_failed and the hint", "resolve_gate")
 def dispatch_failed(bench: Bench) -> None:
     waiting = bench.run_to(Paused, "edit", "task A", conversation=bench.web)
 
@@ -727,10 +697,7 @@ def dispatch_failed(bench: Bench) -> None:
     expect_a(Completed, bench.executed(orchestrator.resume(waiting), "resume").end, "by hand")
 
 
-@seed_case(
-    "a decision whose resume loses the race returns lost_race and the hint",
-    "resolve_gate",
-)
+@seed_case("a decision whose resume loses the race returns lost_race and the hint", "resolve_gate")
 def decision_lost_race(bench: Bench) -> None:
     waiting = bench.run_to(Paused, "edit", "task A", conversation=bench.web)
 
@@ -744,10 +711,7 @@ def decision_lost_race(bench: Bench) -> None:
     expect(f"runlife resume {waiting}" in outcome.hint, f"the hint is {outcome.hint!r}")
 
 
-@seed_case(
-    "the last allowed rejection ends the run instead of reworking it",
-    "resolve_gate",
-)
+@seed_case("the last allowed rejection ends the run instead of reworking it", "resolve_gate")
 def last_rejection_ends(bench: Bench) -> None:
     waiting = bench.run_to(Paused, "edit", "task A")
     first = expect_a(Decided, bench.orchestrator.reject(waiting, "no"), "the first rejection")
@@ -769,8 +733,7 @@ def _loop_resumed(bench: Bench, wait: float) -> tuple[str, Execution]:
     """A loop run paused after iteration 1, ``wait`` seconds of store time, then approved."""
     run_id = bench.run_to(Paused, "loop", "a poem", conversation=bench.web)
     if wait:
-        clock: ClockControl = bench.store  # type: ignore[assignment]
-        clock.advance_clock(wait)
+        bench.wait(wait)
     decided = expect_a(Decided, bench.orchestrator.approve(run_id, "shorter"), "approve")
     execution = bench.executed(decided.dispatched, "the loop's resume")
     expect_a(Paused, execution.end, "the loop after its second iteration")
@@ -778,11 +741,7 @@ def _loop_resumed(bench: Bench, wait: float) -> tuple[str, Execution]:
     return run_id, execution
 
 
-@seed_case(
-    "loop resume never sends an expired session",
-    "save_loop_session",
-    needs=CLOCK,
-)
+@seed_case("loop resume never sends an expired session", "save_loop_session", needs=CLOCK)
 def loop_expired_session(bench: Bench) -> None:
     run_id, execution = _loop_resumed(bench, SESSION_TTL)
     use = execution.sessions[0]
@@ -793,10 +752,7 @@ def loop_expired_session(bench: Bench) -> None:
     expect(bench.get(run_id).status is Status.PAUSED, "the resumed loop did not pause again")
 
 
-@seed_case(
-    "loop resume keeps a still-valid session",
-    "loop_session",
-)
+@seed_case("loop resume keeps a still-valid session", "loop_session")
 def loop_valid_session(bench: Bench) -> None:
     wait = SESSION_TTL / 2 if Capability.CLOCK in bench.store.capabilities else 0
     run_id, execution = _loop_resumed(bench, wait)
