@@ -56,7 +56,9 @@ from runlife.spec.results import (
     Created,
     GateDecision,
     Invalidated,
+    InvalidInput,
     Platform,
+    RunNotFound,
     RunNotResumable,
     StaleClaim,
     Status,
@@ -424,7 +426,8 @@ def lost_claim_is_reported(bench: Bench) -> None:
         f"the lost claim was reported as {brief(lost.outcome)}",
     )
     expect(bench.calls == [], f"the lost continuation executed {bench.calls}")
-    expect(bench.get(waiting).claim is not None, "the interloper does not hold the run")
+    claim = bench.get(waiting).claim
+    expect(claim is not None and claim.holder == "interloper", f"the run's claim is {claim}")
 
 
 class Interloper:
@@ -435,7 +438,9 @@ class Interloper:
         self._store, self._run_id = store, run_id
         self.capabilities, self.timing = store.capabilities, store.timing
 
-    def resume_run(self, run_id: str, holder: str) -> object:
+    def resume_run(
+        self, run_id: str, holder: str
+    ) -> Claimed | RunNotResumable | RunNotFound | InvalidInput:
         if run_id == self._run_id:
             expect_a(Claimed, self._store.resume_run(run_id, "interloper"), "the interloper")
         return self._store.resume_run(run_id, holder)
