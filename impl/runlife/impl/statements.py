@@ -48,8 +48,14 @@ EPOCH = bindparam("fence_epoch", type_=BigInteger())
 
 THE_RUN = runs.c.id == RUN_ID
 
+
+def status_in(*statuses: Status) -> ColumnElement[bool]:
+    """``status`` is one of ``statuses`` (plain binds, so the statement compiles to one text)."""
+    return or_(*(runs.c.status == status.value for status in statuses))
+
+
 RESUMABLE = or_(
-    runs.c.status.in_([Status.FAILED.value, Status.PAUSED.value]),
+    status_in(Status.FAILED, Status.PAUSED),
     and_(runs.c.status == Status.RUNNING.value, runs.c.last_activity_at <= NOW - STALE_AFTER),
 )
 """The one resumable predicate (seed 001), used by both find-resumable and resume: failed or
@@ -160,7 +166,7 @@ FAIL = guarded_update(
 CANCEL = guarded_update(
     runs,
     THE_RUN,
-    runs.c.status.in_([status.value for status in sorted(ABANDONABLE)]),
+    status_in(*sorted(ABANDONABLE)),
     [
         (runs.c.status, Status.CANCELLED.value),
         (runs.c.completed_at, NOW),
