@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from runlife.spec import store
 from runlife.spec.checker import explore, format_counterexample
 from runlife.spec.dispatch import (
     VARIANTS,
@@ -39,7 +40,10 @@ from runlife.spec.results import (
     RunNotResumable,
     Status,
 )
+from runlife.spec.store import StoreState
 from runlife.spec.variants import Variant
+
+RACE_TIMING = Timing(lease_ttl=30, stale_after=60)
 
 CHAT = Conversation("chat-1", Platform.WEB)
 
@@ -178,9 +182,29 @@ def run(status: Status, message: str = "task A", run_id: str = "r0") -> Run:
 
 
 def test_paused_candidate_is_continued_with_the_new_message_as_input() -> None:
-    assert decide_dispatch(request("yes, go on"), run(Status.PAUSED)) == ContinueRun(
-        "r0", explicit=False, message="yes, go on"
+    paused = run(Status.PAUSED)
+    assert decide_dispatch(request("yes, go on"), paused) == ContinueRun(
+        "r0", explicit=False, message="yes, go on", expected_epoch=paused.epoch
     )
+
+
+def test_implicit_continue_refuses_a_run_claimed_and_failed_since_the_decision() -> None:
+    """The race the dispatch machine found: decide on a pause, someone else resumes the run and
+    it fails, then our claim arrives; it must be refused, not continue the failed run."""
+    state, _ = store.create_run(StoreState(), NewRun("wf", "task A"), "r0")
+    state, started = store.start_run(state, "r0", "executor", RACE_TIMING)
+    assert isinstance(started, Claimed)
+    state, _ = store.pause_at_gate(state, "r0", started.epoch, GateSpec("review"))
+    paused = state.get("r0")
+    assert paused is not None
+    decision = decide_dispatch(request("yes, go on"), paused)
+    assert isinstance(decision, ContinueRun)
+    state, web = store.resume_run(state, "r0", "web", RACE_TIMING)
+    assert isinstance(web, Claimed)
+    state, _ = store.fail_run(state, "r0", web.epoch, "boom")
+    _, answer = store.resume_run(state, "r0", "user", RACE_TIMING, decision.expected_epoch)
+    assert answer == RunNotResumable("r0", Status.FAILED)
+    assert isinstance(dispatch_outcome_after_claim(decision, answer), AlreadyBeingResumed)
 
 
 def test_stale_running_orphan_found_implicitly_prompts() -> None:

@@ -77,8 +77,11 @@ class RunStore(Protocol):
         """pending -> running under epoch 1, if no cancel won first."""
         ...
 
-    def resume_run(self, run_id: str, holder: str) -> Claimed | RunNotResumable | Lookup:
-        """Claim a resumable run in one compare-and-swap; the epoch goes up."""
+    def resume_run(
+        self, run_id: str, holder: str, expected_epoch: int | None = None
+    ) -> Claimed | RunNotResumable | Lookup:
+        """Claim a resumable run in one compare-and-swap; the epoch goes up. With
+        ``expected_epoch``, only if the run's epoch is still that one."""
         ...
 
     def heartbeat(self, run_id: str, epoch: int) -> Renewed | StaleClaim | Lookup:

@@ -266,26 +266,30 @@ def _edges(
     box: Cluster,
     covered: Collection[AbstractEdge] | None = None,
 ) -> tuple[Edge, ...]:
-    """One edge per (before, after, role, exercised or not), listing its actions; actions
-    leading from every member of ``box`` to the same place are drawn once, from the box."""
-    Kind = tuple[str, bool, bool | None]  # role, no-op, exercised
-    by_pair: dict[tuple[str, str, Kind], list[str]] = defaultdict(list)
+    """One edge per (before, after, role, exercised or not), listing its actions; a state's
+    self-loops are one edge whatever the roles (one line each); actions leading from every
+    member of ``box`` to the same place are drawn once, from the box."""
+    Kind = tuple[str, bool, bool | None]  # role ("*" on a self-loop), no-op, exercised
+    by_pair: dict[tuple[str, str, Kind], list[tuple[str, str]]] = defaultdict(list)
     for step in sorted(steps, key=lambda t: (_state_order(t.before), _order(t.action), t)):
         hit = None if covered is None else (step.before, step.action, step.after) in covered
-        by_pair[(step.before, step.after, (step.role, step.noop, hit))].append(step.action)
-    sources: dict[tuple[str, Kind, tuple[str, ...]], set[str]] = defaultdict(set)
-    for (before, after, kind), actions in by_pair.items():
-        sources[(after, kind, tuple(actions))].add(before)
+        kind = ("*" if step.before == step.after else step.role, step.noop, hit)
+        by_pair[(step.before, step.after, kind)].append((step.role, step.action))
+    sources: dict[tuple[str, Kind, tuple[tuple[str, str], ...]], set[str]] = defaultdict(set)
+    for (before, after, kind), taken in by_pair.items():
+        sources[(after, kind, tuple(taken))].add(before)
     edges: list[Edge] = []
-    for (before, after, kind), actions in by_pair.items():
-        role_name, noop, hit = kind
-        befores = sources[(after, kind, tuple(actions))]
+    for (before, after, kind), taken in by_pair.items():
+        _, noop, hit = kind
+        befores = sources[(after, kind, tuple(taken))]
         from_box = len(box.members) > 1 and befores == set(box.members)
         if from_box and before != box.members[0]:
             continue
         tails = box.members if from_box else (before,)
-        steps_drawn = tuple((b, a, after) for b in tails for a in actions)
-        label = _label(role_name, actions, noop)
+        steps_drawn = tuple((b, a, after) for b in tails for _, a in taken)
+        roles = dict.fromkeys(r for r, _ in taken)
+        label = "\n".join(_label(r, [a for who, a in taken if who == r], noop) for r in roles)
+        role_name = next(iter(roles)) if len(roles) == 1 else "mixed"
         source = box.id if from_box else before
         edges.append(Edge(source, after, label, role_name, steps_drawn, hit))
     return tuple(edges)
@@ -399,6 +403,7 @@ class Atlas:
     """Draws the views, exploring each machine once, on first use, and keeping the result."""
 
     def __init__(self, machines: Mapping[str, Callable[[], Machine[Any]]] | None = None) -> None:
+        """``machines``: name -> factory; by default :data:`runlife.spec.machines.MACHINES`."""
         if machines is None:
             from runlife.spec.machines import MACHINES
 
@@ -578,7 +583,9 @@ def _dot_edge(graph: Graph, edge: Edge) -> str:
         color, width = COVERED_COLOR, 2.4
     elif edge.covered is False:
         color, style = UNCOVERED_COLOR, "dotted"
-    attrs: dict[str, Attr] = {"id": edge.id, "label": edge.label, "color": color}
+    # A self-loop is drawn through its label's lower half; blank lines lift the text clear.
+    label = edge.label + "\n\n\n" if edge.source == edge.target else edge.label
+    attrs: dict[str, Attr] = {"id": edge.id, "label": label, "color": color}
     attrs |= {"fontcolor": color, "style": style, "penwidth": width}
     tail = edge.source
     boxed = {m: c for c in graph.clusters for m in c.members}

@@ -87,6 +87,9 @@ class ContinueRun:
     run_id: str
     explicit: bool
     message: str
+    expected_epoch: int | None = None
+    """For an implicit continue, the epoch of the pause it was decided on: the claim passes it
+    to ``resume_run`` so a run claimed (and perhaps failed) in between is not continued."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +126,7 @@ def decide_dispatch(request: DispatchRequest, candidate: Run | None) -> Dispatch
     if request.force or candidate is None:
         return StartFresh(request.message)
     if candidate.status is Status.PAUSED:
-        return ContinueRun(candidate.id, explicit=False, message=request.message)
+        return ContinueRun(candidate.id, False, request.message, expected_epoch=candidate.epoch)
     if candidate.status in (Status.FAILED, Status.RUNNING):
         return prompt_for(candidate, request)
     return StartFresh(request.message)
@@ -305,6 +308,8 @@ class DispatchState:
 
     store: StoreState
     inflight: ContinueRun | None = None
+    inflight_epoch: int | None = None
+    """The run's epoch when the in-flight continuation was decided (what the user saw)."""
     held: HeldPrompt | None = None
     escaped: str | None = None
 
@@ -331,6 +336,7 @@ class DispatchMachine(Asymmetric):
             StepProperty(p.__name__, p, _doc(p), SEED)
             for p in (
                 intent_preserved,
+                implicit_continue_keeps_the_pause,
                 explicit_resume_resumes,
                 approved_pause_resumes,
                 lost_race_is_reported,
@@ -394,9 +400,11 @@ class DispatchMachine(Asymmetric):
         yield from self._decided(after, action, request)
 
     def user_claims(self, s: DispatchState, decision: ContinueRun) -> Steps:
-        store, answer = self.rules.resume_run(s.store, decision.run_id, "user", TIMING)
+        store, answer = self.rules.resume_run(
+            s.store, decision.run_id, "user", TIMING, decision.expected_epoch
+        )
         outcome = self.policy.after_claim(decision, answer)  # type: ignore[arg-type]
-        after: DispatchState | None = replace(s, store=store, inflight=None)
+        after: DispatchState | None = replace(s, store=store, inflight=None, inflight_epoch=None)
         if isinstance(outcome, StartFresh):
             after = self._start(s, outcome.message, force=False)
         if after is not None:
@@ -451,7 +459,8 @@ class DispatchMachine(Asymmetric):
             case ContinueRun(run_id=run_id):
                 run = s.store.get(run_id)
                 room = run is None or run.epoch < self.bounds.epochs
-                after = replace(s, inflight=action.result) if room else None
+                seen = None if run is None else run.epoch
+                after = replace(s, inflight=action.result, inflight_epoch=seen) if room else None
             case PromptForFailedRun(run_id=run_id, message=message):
                 after = replace(s, held=s.held or self._hold(s, run_id, message))
         if after is not None:
@@ -472,7 +481,9 @@ class DispatchMachine(Asymmetric):
         store, _ = self.rules.start_run(store, run_id, "user", TIMING)
         escaped = _escape(s, message, force)
         held = None if escaped else s.held
-        return replace(s, store=store, inflight=None, held=held, escaped=escaped)
+        return replace(
+            s, store=store, inflight=None, inflight_epoch=None, held=held, escaped=escaped
+        )
 
     def room(self, s: DispatchState) -> bool:
         """Whether the bounds allow one more run."""
@@ -550,6 +561,23 @@ def intent_preserved(before: DispatchState, action: Action, after: DispatchState
         case PromptForFailedRun(message=kept):
             return not force and kept == message and after.store == before.store
     return False
+
+
+def implicit_continue_keeps_the_pause(
+    before: DispatchState, action: Action, after: DispatchState
+) -> bool:
+    """An implicit continue claims the run only in the very pause it was decided on; a run
+    claimed elsewhere in between (and perhaps failed since) is refused and reported instead.
+
+    Protects against a failed run continued implicitly through a race (seed 000).
+    """
+    decision = before.inflight
+    if action.name != "claim" or decision is None or decision.explicit:
+        return True
+    if not isinstance(action.result, Continued):
+        return True
+    run = before.store.get(decision.run_id)
+    return run is not None and run.status is Status.PAUSED and run.epoch == before.inflight_epoch
 
 
 def _resumes_named_run(action: Action, name: str) -> bool:
@@ -668,6 +696,15 @@ def decide_continuing_failed(request: DispatchRequest, candidate: Run | None) ->
     return decide_dispatch(request, candidate)
 
 
+def decide_without_epoch_guard(request: DispatchRequest, candidate: Run | None) -> DispatchDecision:
+    """The seed's own fix: a paused candidate is continued with a plain resume, so a claim that
+    lands after the run was resumed elsewhere and failed continues the failed run."""
+    decision = decide_dispatch(request, candidate)
+    if isinstance(decision, ContinueRun):
+        return replace(decision, expected_epoch=None)
+    return decision
+
+
 def request_without_run_id(run: Run) -> DispatchRequest:
     """An entry that forgets to name the run it means, so dispatch falls back to whatever
     find-resumable returns (the regression the seed warns about for approvals and resume)."""
@@ -689,6 +726,13 @@ def _with(
 
 
 VARIANTS: tuple[Variant, ...] = (
+    Variant(
+        "continue_without_epoch_guard",
+        "an implicit continue claims with a plain resume and can land on a run that failed since",
+        SEED,
+        "implicit_continue_keeps_the_pause",
+        _with(replace(CORRECT_POLICY, decide=decide_without_epoch_guard)),
+    ),
     Variant(
         "dispatch_autocontinues_failed",
         "a fresh run request silently resumes a prior failed run with its stale message",

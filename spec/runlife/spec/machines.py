@@ -51,7 +51,7 @@ MACHINES: dict[str, Callable[[], Machine[Any]]] = {
 """Each machine at its default bounds; ``core`` is the default."""
 
 
-def SUBMACHINE_VARIANTS() -> Iterator[Variant]:  # noqa: N802
+def SUBMACHINE_VARIANTS() -> Iterator[Variant]:
     """The weakened specs of the smaller machines (dispatch, gates, cache, loop).
 
     Imported here, not at the top, because those modules build on :mod:`runlife.spec.variants`.

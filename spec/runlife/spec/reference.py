@@ -86,10 +86,10 @@ class ModelStore:
         )
 
     def resume_run(
-        self, run_id: str, holder: str
+        self, run_id: str, holder: str, expected_epoch: int | None = None
     ) -> Claimed | RunNotResumable | RunNotFound | InvalidInput:
         return self._apply(  # type: ignore[return-value]
-            lambda s: self.rules.resume_run(s, run_id, holder, self.timing)
+            lambda s: self.rules.resume_run(s, run_id, holder, self.timing, expected_epoch)
         )
 
     def heartbeat(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from runlife.spec import store
 from runlife.spec.records import GateSpec, NodeResult, Timing
@@ -16,12 +17,26 @@ from runlife.spec.results import GateDecision
 from runlife.spec.store import Step, StoreState
 
 
+class ResumeRule(Protocol):
+    """The shape of :func:`runlife.spec.store.resume_run`."""
+
+    def __call__(
+        self,
+        state: StoreState,
+        run_id: str,
+        holder: str,
+        timing: Timing,
+        expected_epoch: int | None = None,
+        /,
+    ) -> Step: ...
+
+
 @dataclass(frozen=True)
 class Rules:
     """One callable per store operation (signatures as in :mod:`runlife.spec.store`)."""
 
     start_run: Callable[[StoreState, str, str, Timing], Step] = store.start_run
-    resume_run: Callable[[StoreState, str, str, Timing], Step] = store.resume_run
+    resume_run: ResumeRule = store.resume_run
     heartbeat: Callable[[StoreState, str, int, Timing], Step] = store.heartbeat
     pause_at_gate: Callable[[StoreState, str, int, GateSpec], Step] = store.pause_at_gate
     complete_run: Callable[[StoreState, str, int], Step] = store.complete_run

@@ -162,11 +162,20 @@ def start_run(state: StoreState, run_id: str, holder: str, timing: Timing) -> St
     return _claim(state, run, holder, timing)
 
 
-def resume_run(state: StoreState, run_id: str, holder: str, timing: Timing) -> Step:
+def resume_run(
+    state: StoreState,
+    run_id: str,
+    holder: str,
+    timing: Timing,
+    expected_epoch: int | None = None,
+) -> Step:
     """Claim a resumable run: a compare-and-swap on exactly :func:`resumable`.
 
     The epoch goes up, so whoever held the run before can no longer write to it; the activity
-    time is refreshed, so a second resumer racing this one finds it not resumable.
+    time is refreshed, so a second resumer racing this one finds it not resumable. With
+    ``expected_epoch`` the claim also requires the run to be in the very incarnation the caller
+    looked at: a run that was claimed (and perhaps failed) since is refused (seed 000: a
+    paused run must not turn into a failed run continued implicitly).
     """
     run = _lookup(state, run_id)
     if not isinstance(run, Run):
@@ -174,6 +183,8 @@ def resume_run(state: StoreState, run_id: str, holder: str, timing: Timing) -> S
     if bad := check_name("holder", holder):
         return state, bad
     if not resumable(run, state.clock, timing.stale_after):
+        return state, RunNotResumable(run_id, run.status)
+    if expected_epoch is not None and run.epoch != expected_epoch:
         return state, RunNotResumable(run_id, run.status)
     return _claim(state, run, holder, timing)
 

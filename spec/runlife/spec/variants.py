@@ -36,7 +36,9 @@ class Variant:
 # --- the weakened rules ----------------------------------------------------------------------
 
 
-def resume_without_status_guard(s: StoreState, run_id: str, holder: str, t: Timing) -> Step:
+def resume_without_status_guard(
+    s: StoreState, run_id: str, holder: str, t: Timing, expected_epoch: int | None = None
+) -> Step:
     """Seed 001 before the fix: ``UPDATE ... SET status='running' WHERE id = $1``."""
     run = s.get(run_id)
     if run is None:
@@ -44,10 +46,12 @@ def resume_without_status_guard(s: StoreState, run_id: str, holder: str, t: Timi
     return store._claim(s, run, holder, t)
 
 
-def resume_with_unbound_threshold(s: StoreState, run_id: str, holder: str, t: Timing) -> Step:
+def resume_with_unbound_threshold(
+    s: StoreState, run_id: str, holder: str, t: Timing, expected_epoch: int | None = None
+) -> Step:
     """Seed 001, review C1: the day parameter was never bound, so ``last_activity_at < NULL``
     is never true and a stale orphan never matches."""
-    return store.resume_run(s, run_id, holder, replace(t, stale_after=math.inf))
+    return store.resume_run(s, run_id, holder, replace(t, stale_after=math.inf), expected_epoch)
 
 
 def find_with_unbound_threshold(
