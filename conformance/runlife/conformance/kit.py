@@ -43,6 +43,8 @@ class Profile:
     doc: str
     race_rounds: int
     race_seconds: float
+    fuzz_every_run: bool
+    """Whether fuzzing reads every run back after every step, or only the run a step names."""
 
     @property
     def hypothesis(self) -> settings:
@@ -69,9 +71,9 @@ _register("thorough", examples=1000, steps=100)
 PROFILES: dict[str, Profile] = {
     p.name: p
     for p in (
-        Profile("quick", "a smoke check, well under 30 seconds", race_rounds=3, race_seconds=3),
-        Profile("default", "every edge, every cell, a few thousand fuzzed steps", 10, 10),
-        Profile("thorough", "tens of thousands of fuzzed steps and long races", 40, 60),
+        Profile("quick", "a smoke check, well under 30 seconds", 3, 3, fuzz_every_run=False),
+        Profile("default", "every edge and cell, ~15,000 fuzzed steps", 10, 10, False),
+        Profile("thorough", "~200,000 fuzzed steps, every run read after each", 40, 60, True),
     )
 }
 
@@ -186,9 +188,9 @@ class Kit:
             self._opened.pop().close()
         return self._open()
 
-    def lockstep(self) -> Lockstep:
-        """A fresh store and a fresh spec, side by side."""
-        return Lockstep(self.fresh())
+    def lockstep(self, every_run: bool = True) -> Lockstep:
+        """A fresh store and a fresh spec, side by side (see :class:`Lockstep`)."""
+        return Lockstep(self.fresh(), every_run=every_run)
 
     def run(self, case: Case) -> Verdict:
         """Run ``case`` on the kit thread and judge what happened."""

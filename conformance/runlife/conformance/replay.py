@@ -180,7 +180,8 @@ class Program:
 def program_line(step: Step, created: set[str]) -> str:
     """The :class:`Program` call that performs ``step``."""
     run = step.run if step.run in created else repr(step.run)
-    args = [_literal(a) for a in step.args]
+    plain = step.op in ("create_run", "find_resumable") and step.args == (WORKFLOW, None, CODEBASE)
+    args = [] if plain else [_literal(a) for a in step.args]
     if step.epoch is not None:
         args.append(f"epoch={step.epoch}")
     if step.op == "create_run":

@@ -118,7 +118,7 @@ class Report:
         lines = ["", "failures:"]
         for entry in failures[:SHOWN_FAILURES]:
             lines.append(f"- {entry.family.name} {entry.case.name} ({entry.verdict.outcome}):")
-            lines += [f"    {line}" for line in entry.verdict.message.splitlines()]
+            lines += [f"    {line}".rstrip() for line in entry.verdict.message.splitlines()]
         for entry in failures[SHOWN_FAILURES:]:
             first = entry.verdict.message.splitlines()[0] if entry.verdict.message else ""
             lines.append(f"- {entry.family.name} {entry.case.name}: {first}")

@@ -65,7 +65,7 @@ class Differential(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.lockstep: Lockstep = self.kit.lockstep()
+        self.lockstep: Lockstep = self.kit.lockstep(self.kit.profile.fuzz_every_run)
         type(self).last = self
 
     @property
@@ -240,7 +240,7 @@ def _failed(
     assert last is not None
     steps = last.steps
     signature = error.signature() if isinstance(error, Divergence) else ("raised", error.method)
-    shrinker = Shrinker(kit.lockstep, kit.timing)
+    shrinker = Shrinker(lambda: kit.lockstep(kit.profile.fuzz_every_run), kit.timing)
     minimal = shrinker.minimise(steps, signature)
     verdict = kit.run_steps(minimal, "fuzz", name)
     if verdict.outcome is Outcome.PASSED:  # the store is not deterministic: keep what failed
