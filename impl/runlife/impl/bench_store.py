@@ -134,6 +134,7 @@ class RawResume:
         self.values = {
             "now": None,
             "holder": "raw",
+            "expected_epoch": None,
             "lease_ttl": lease_ttl,
             "stale_after": stale_after,
             "action": "resume",

@@ -226,7 +226,9 @@ class SqlRunStore:
             action="start",
         )
 
-    def resume_run(self, run_id: str, holder: str) -> Claimed | RunNotResumable | Lookup:
+    def resume_run(
+        self, run_id: str, holder: str, expected_epoch: int | None = None
+    ) -> Claimed | RunNotResumable | Lookup:
         return self._decide(
             run_id,
             sql.RESUME,
@@ -234,6 +236,7 @@ class SqlRunStore:
             lambda now: RunNotResumable(run_id, Status(now.status)),
             _check_name("holder", holder),
             holder=holder,
+            expected_epoch=expected_epoch,
             action="resume",
         )
 

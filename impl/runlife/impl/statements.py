@@ -100,7 +100,12 @@ GATE_ANSWER = (runs.c.status, runs.c.gate_state, runs.c.gate_rejections)
 STATUS_ANSWER = (runs.c.status,)
 
 START = guarded_update(runs, THE_RUN, runs.c.status == Status.PENDING.value, CLAIMED, CLAIM_ANSWER)
-RESUME = guarded_update(runs, THE_RUN, RESUMABLE, CLAIMED, CLAIM_ANSWER)
+EXPECTED_EPOCH = bindparam("expected_epoch", type_=BigInteger())
+SAME_INCARNATION = runs.c.epoch == func.coalesce(EXPECTED_EPOCH, runs.c.epoch)
+"""With an ``expected_epoch``, the run is still in the incarnation the caller looked at: no
+claim came between (seed 000: an implicit continue must not land on a run that failed since)."""
+
+RESUME = guarded_update(runs, THE_RUN, and_(RESUMABLE, SAME_INCARNATION), CLAIMED, CLAIM_ANSWER)
 
 HEARTBEAT = guarded_update(
     runs,
