@@ -210,3 +210,15 @@ def test_make_demo_tells_its_five_stories_and_exits_0() -> None:
     assert "produce  ran       invalidated" in story
     assert "kept session session-1" in story and "fresh session (expired)" in story
     assert story.rstrip().endswith("every story ended as its seed requires.")
+
+
+def test_the_store_defaults_to_runlife_store_then_runlife_db(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("RUNLIFE_STORE", raising=False)
+    assert main(["run", "demo-edit", "fix typo"]) == 1
+    assert (tmp_path / "runlife.db").exists()
+    monkeypatch.setenv("RUNLIFE_STORE", f"sqlite:///{tmp_path / 'other.db'}")
+    assert main(["runs", "list"]) == 0
+    assert capsys.readouterr().out.endswith("no runs\n")

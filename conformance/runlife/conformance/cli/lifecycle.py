@@ -87,7 +87,6 @@ def add_store_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--store",
         metavar="URL",
-        default=os.environ.get("RUNLIFE_STORE", DEFAULT_STORE),
         help=f"the run store's database URL (default $RUNLIFE_STORE, else {DEFAULT_STORE})",
     )
     parser.epilog = EXIT_CODES
@@ -99,15 +98,16 @@ def add_run_id_argument(parser: argparse.ArgumentParser) -> None:
 
 @contextmanager
 def orchestrator(args: argparse.Namespace) -> Iterator[Orchestrator]:
-    """The reference orchestrator on the store at ``args.store``, closed afterwards.
+    """The reference orchestrator on the store at ``--store`` (or its default), closed after.
 
     A store that cannot be opened or stops answering, an unknown workflow or node: each
     becomes a one-line :class:`UsageError` (exit 2).
     """
+    url = args.store or os.environ.get("RUNLIFE_STORE") or DEFAULT_STORE
     try:
-        store = SqlRunStore.from_url(args.store)
+        store = SqlRunStore.from_url(url)
     except StoreError as error:
-        raise UsageError(f"--store {args.store}: {error}") from error
+        raise UsageError(f"--store {url}: {error}") from error
     try:
         conversations = ConversationRegistry(trust_recorded=True)
         yield Orchestrator(
