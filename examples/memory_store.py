@@ -166,7 +166,7 @@ class MemoryRunStore:
             return self._claim(run, holder)
 
     def resume_run(
-        self, run_id: str, holder: str
+        self, run_id: str, holder: str, expected_epoch: int | None = None
     ) -> Claimed | RunNotResumable | RunNotFound | InvalidInput:
         with self._lock:
             run = self._find(run_id)
@@ -177,6 +177,8 @@ class MemoryRunStore:
                 return bad
             if not self._is_resumable(run):
                 return RunNotResumable(run_id, run.status)
+            if expected_epoch is not None and run.epoch != expected_epoch:
+                return RunNotResumable(run_id, run.status)  # claimed again since the caller looked
             return self._claim(run, holder)
 
     def heartbeat(

@@ -28,7 +28,7 @@ def test_the_option_runs_every_case_of_the_chosen_families(pytester: pytest.Pyte
     result = pytester.runpytest(
         f"--runlife-store={MEMORY}", "--runlife-families=tours,matrix", "--runlife-seed=1", "-q"
     )
-    result.assert_outcomes(passed=1 + 80 + 216)
+    result.assert_outcomes(passed=1 + 80 + 236)
 
 
 def test_cases_are_named_by_family_and_case_and_selectable(pytester: pytest.Pytester) -> None:
@@ -49,7 +49,7 @@ def test_a_failing_store_fails_its_cases_with_a_program_to_rerun(
     result = pytester.runpytest(
         f"--runlife-store={BROKEN}:abandon_refusing_failed", "--runlife-families=matrix"
     )
-    result.assert_outcomes(passed=215, failed=1)
+    result.assert_outcomes(passed=235, failed=1)
     result.stdout.fnmatch_lines(
         [
             "*runlife matrix abandon_run[[]from failed[]]",

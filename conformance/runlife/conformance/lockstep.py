@@ -90,7 +90,8 @@ class Step:
     claim the actor holds; with ``epoch`` it writes under exactly that epoch.
 
     ``args`` per operation: ``create_run(workflow, conversation, codebase)``,
-    ``fail_run(error)``, ``pause_at_gate(node_id, on_reject, max_attempts)``,
+    ``resume_run(expected_epoch)`` (optional), ``fail_run(error)``,
+    ``pause_at_gate(node_id, on_reject, max_attempts)``,
     ``resolve_gate(decision)``, ``find_resumable(workflow, conversation, codebase)``,
     ``record_node_result(node_id, identity, output, depends_on)``,
     ``invalidate_nodes(node_id, downstream)``, ``save_loop_session(node_id, iteration,
@@ -203,6 +204,8 @@ class Side:
             case "start_run":
                 return s.start_run(run, step.actor)
             case "resume_run":
+                if a:
+                    return s.resume_run(run, step.actor, int(a[0]))  # type: ignore[arg-type]
                 return s.resume_run(run, step.actor)
             case "heartbeat":
                 return s.heartbeat(run, _epoch(epoch))

@@ -84,8 +84,9 @@ class Program:
     def start_run(self, run: str, actor: str) -> object:
         return self.do(Step(actor, "start_run", run))
 
-    def resume_run(self, run: str, actor: str) -> object:
-        return self.do(Step(actor, "resume_run", run))
+    def resume_run(self, run: str, actor: str, expected_epoch: int | None = None) -> object:
+        args: tuple[Json, ...] = () if expected_epoch is None else (expected_epoch,)
+        return self.do(Step(actor, "resume_run", run, args))
 
     def heartbeat(self, run: str, actor: str, *, epoch: int | None = None) -> object:
         return self.do(Step(actor, "heartbeat", run, (), epoch))

@@ -121,9 +121,10 @@ class Differential(RuleBasedStateMachine):
     def start_run(self, run: str, actor: str) -> None:
         self.lockstep.step(Step(actor, "start_run", run))
 
-    @rule(run=RUNS, actor=st.sampled_from(ACTORS))
-    def resume_run(self, run: str, actor: str) -> None:
-        self.lockstep.step(Step(actor, "resume_run", run))
+    @rule(run=RUNS, actor=st.sampled_from(ACTORS), expected=st.none() | st.integers(0, 3))
+    def resume_run(self, run: str, actor: str, expected: int | None) -> None:
+        args: tuple[Json, ...] = () if expected is None else (expected,)
+        self.lockstep.step(Step(actor, "resume_run", run, args))
 
     @precondition(lambda self: self.holders())
     @rule(pick=st.integers(0, 2))

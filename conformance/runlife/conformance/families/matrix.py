@@ -89,8 +89,8 @@ def _situations(stale_after: float) -> tuple[Situation, ...]:
 @dataclass(frozen=True)
 class Move:
     """An action applied to the situation's run; ``epoch`` picks the epoch an executor writes
-    under: the last one issued on the run, by its holder (``current``), or the one before,
-    by ``a0`` (``previous``)."""
+    under (or a resumer expects): the last one issued on the run, by its holder (``current``),
+    or the one before, by ``a0`` (``previous``)."""
 
     method: str
     actor: str
@@ -100,15 +100,18 @@ class Move:
     def step(self, situation: Situation) -> Step:
         if not self.epoch:
             return Step(self.actor, self.method, situation.run, self.args)
-        if self.epoch == "current":
-            return Step(situation.holder, self.method, situation.run, self.args, situation.epoch)
-        return Step("a0", self.method, situation.run, self.args, situation.epoch - 1)
+        epoch = situation.epoch - (self.epoch == "previous")
+        if self.method == "resume_run":  # the epoch the resumer expects the run still has
+            return Step(self.actor, self.method, situation.run, (epoch,))
+        writer = situation.holder if self.epoch == "current" else "a0"
+        return Step(writer, self.method, situation.run, self.args, epoch)
 
     @property
     def label(self) -> str:
         shown = [repr(a) for a in self.args if not isinstance(a, bool | int)]
         if self.epoch:
-            shown.append(f"{self.epoch} epoch")
+            expecting = "expecting the " if self.method == "resume_run" else ""
+            shown.append(f"{expecting}{self.epoch} epoch")
         return ", ".join(shown)
 
 
@@ -124,6 +127,7 @@ def _moves() -> tuple[Move, ...]:
     return (
         Move("start_run", "a1"),
         Move("resume_run", "a1"),
+        *(Move("resume_run", "a1", (), e) for e in ("current", "previous")),
         *(Move(m, "", args, e) for m, args in writes for e in ("current", "previous")),
         Move("resolve_gate", "user", ("approve",)),
         Move("resolve_gate", "user", ("reject",)),
