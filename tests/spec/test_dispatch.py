@@ -251,7 +251,7 @@ def test_suggested_force_command_escapes_backslash_quote_backtick_and_dollar() -
     assert decision.escapes == (
         "runlife resume r0",
         "runlife abandon r0",
-        'runlife run fix --force "fix \\`a\\` \\"b\\" \\\\c \\$HOME"',
+        'runlife run fix --conversation "chat-1" --force "fix \\`a\\` \\"b\\" \\\\c \\$HOME"',
     )
     assert "``" not in shell_quote("``"), "no two backticks side by side in a code span"
 
@@ -311,3 +311,21 @@ def test_autocontinue_counterexample_is_the_seed_story() -> None:
         ("fail_run", ("r0",)),
         ("run", ("B", False)),
     ]
+
+
+def test_force_escape_repeats_the_requests_conversation_and_codebase() -> None:
+    candidate = Run(
+        "r0",
+        "wf",
+        "task A",
+        codebase="api",
+        conversation=Conversation("c-1", Platform.CHAT),
+        status=Status.FAILED,
+    )
+    ask = DispatchRequest("wf", 'say "hi"', "c-1", codebase="api")
+    decision = decide_dispatch(ask, candidate)
+    assert isinstance(decision, PromptForFailedRun)
+    assert decision.escapes[2] == (
+        'runlife run wf --conversation "c-1" --platform chat-other --codebase "api"'
+        ' --force "say \\"hi\\""'
+    )

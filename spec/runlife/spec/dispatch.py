@@ -133,8 +133,20 @@ def decide_dispatch(request: DispatchRequest, candidate: Run | None) -> Dispatch
 
 
 def prompt_for(candidate: Run, request: DispatchRequest) -> PromptForFailedRun:
-    """The three-way question about ``candidate``, carrying the new request's message."""
-    rerun = f'runlife run {request.workflow} --force "{shell_quote(request.message)}"'
+    """The three-way question about ``candidate``, carrying the new request's message.
+
+    The ``--force`` escape repeats the request whole: its conversation (and platform) and
+    codebase too, so the fresh run starts where the request was made.
+    """
+    scope = ""
+    if request.conversation_id is not None:
+        scope += f' --conversation "{shell_quote(request.conversation_id)}"'
+        parent = candidate.conversation
+        if parent is not None and parent.platform is not Platform.WEB:
+            scope += f" --platform {parent.platform}"
+    if request.codebase != "main":
+        scope += f' --codebase "{shell_quote(request.codebase)}"'
+    rerun = f'runlife run {request.workflow}{scope} --force "{shell_quote(request.message)}"'
     return PromptForFailedRun(
         run_id=candidate.id,
         workflow=request.workflow,
