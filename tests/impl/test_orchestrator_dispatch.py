@@ -154,3 +154,25 @@ def test_the_gate_policy_reads_the_dispatch_claim() -> None:
     dispatched = Orchestrator(ModelStore(), WORKFLOWS).run("wf", "go")
     assert isinstance(dispatched, Executed) and isinstance(dispatched.claim, Claimed)
     assert claim_of(dispatched) == dispatched.claim
+
+
+def test_an_implicit_continue_does_not_land_on_a_run_that_failed_since(
+    any_store: RunStore,
+) -> None:
+    """Seed 000, the race the dispatch machine found: the reply is decided on a pause, the web
+    Resume button claims the run meanwhile and it fails; the reply's claim must be refused."""
+    from runlife.spec.dispatch import ContinueRun, DispatchRequest, decide_dispatch
+
+    orchestrator = Orchestrator(any_store, WORKFLOWS)
+    web = Conversation("web-1", Platform.WEB)
+    paused = executed(orchestrator.run("wf", "first", web))
+    decision = decide_dispatch(
+        DispatchRequest("wf", "my reply", web.id), stored(any_store, paused.run_id)
+    )
+    assert isinstance(decision, ContinueRun)
+    won = any_store.resume_run(paused.run_id, "web-button")
+    assert isinstance(won, Claimed)
+    any_store.fail_run(paused.run_id, won.epoch, "boom")
+    lost = orchestrator.dispatcher.continue_run(decision)
+    assert isinstance(lost, NotContinued)
+    assert stored(any_store, paused.run_id).status is Status.FAILED

@@ -154,7 +154,7 @@ class Dispatcher:
         if not isinstance(run, Run):
             return NotContinued(decision.run_id, run, run)
         workflow = find_workflow(self.workflows, run.workflow)
-        answer = self.store.resume_run(decision.run_id, self.holder)
+        answer = self.store.resume_run(decision.run_id, self.holder, decision.expected_epoch)
         outcome = dispatch_outcome_after_claim(decision, answer)
         if isinstance(outcome, Continued) and isinstance(answer, Claimed):
             return self._execute(run.id, workflow, answer, False, decision.message, reuse)
