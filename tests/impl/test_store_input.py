@@ -85,6 +85,7 @@ BAD_NEW_RUNS = {
     "conversation": NewRun("wf", "m", conversation=Conversation("a\nb", Platform.WEB)),
     "user_message": NewRun("wf", "x" * (MAX_TEXT + 1)),
     "working_path": NewRun("wf", "m", working_path="/tmp/\x00"),
+    "platform": NewRun("wf", "m", conversation=Conversation("c", "fax")),  # type: ignore[arg-type]
 }
 
 

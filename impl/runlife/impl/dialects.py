@@ -225,6 +225,8 @@ def make_engine(
         isolation_level=isolation_level or "READ COMMITTED",
         connect_args={
             "charset": "utf8mb4",
+            # NOW() in UTC, so the database clock never jumps at a daylight-saving change.
+            "init_command": "SET time_zone = '+00:00'",
             # A guarded UPDATE that matches its row counts it even if no value changed.
             "client_flag": CLIENT.FOUND_ROWS,
             "connect_timeout": connect_timeout,

@@ -168,12 +168,16 @@ class SqlRunStore:
 
     def create_run(self, new: NewRun) -> Created | InvalidInput:
         conversation = new.conversation
-        bad = check_new_run(new) or _unencodable(
-            ("workflow", new.workflow),
-            ("codebase", new.codebase),
-            ("conversation", None if conversation is None else conversation.id),
-            ("user_message", new.user_message),
-            ("working_path", new.working_path),
+        bad = (
+            check_new_run(new)
+            or _platform(conversation)
+            or _unencodable(
+                ("workflow", new.workflow),
+                ("codebase", new.codebase),
+                ("conversation", None if conversation is None else conversation.id),
+                ("user_message", new.user_message),
+                ("working_path", new.working_path),
+            )
         )
         if bad is not None:
             return bad
@@ -672,6 +676,13 @@ def _check_name(field: str, value: str) -> InvalidInput | None:
 
 def _check_text(field: str, value: str) -> InvalidInput | None:
     return check_text(field, value) or _unencodable((field, value))
+
+
+def _platform(conversation: Conversation | None) -> InvalidInput | None:
+    """Refuse a platform that is not a :class:`Platform` (it could never be read back)."""
+    if conversation is None or conversation.platform in set(Platform):
+        return None
+    return InvalidInput("platform", f"must be one of {', '.join(Platform)}")
 
 
 def _int64(field: str, value: int) -> InvalidInput | None:
