@@ -28,7 +28,10 @@ def one_line_error(err: str) -> str:
 
 
 def test_a_conforming_store_exits_0(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    code, out, _ = check(capsys, MEMORY, *QUICK, "--trace", str(tmp_path / "trace.json"))
+    trace = str(tmp_path / "trace.json")
+    code, out, _ = check(
+        capsys, MEMORY, *QUICK, "--families", "tours,matrix,fuzz", "--trace", trace
+    )
     assert code == 0, out
     assert out.strip().splitlines()[-1].startswith("PASSED:")
     assert not (tmp_path / "trace.json").exists()
@@ -155,3 +158,21 @@ def test_replay_of_a_file_that_is_not_a_trace_exits_2(
     bogus.write_text(textwrap.dedent('{"hello": 1}'))
     assert main(["replay", str(bogus)]) == 2
     assert "is not a runlife trace" in one_line_error(capsys.readouterr().err)
+
+
+def test_replay_against_a_store_that_hangs_exits_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    steps = [
+        {"actor": "user", "op": "create_run", "run": "r0"},
+        {"actor": "a1", "op": "resume_run", "run": "r0"},
+    ]
+    failure = {"kind": "sequential", "family": "matrix", "case": "resume", "steps": steps}
+    trace = tmp_path / "trace.json"
+    store = f"{BROKEN}:HangingResume"
+    trace.write_text(json.dumps({"runlife_trace": 1, "store": store, "failures": [failure]}))
+    assert main(["replay", str(trace), "--timeout", "0.3"]) == 2
+    out = capsys.readouterr().out
+    assert (
+        out == "matrix resume: broken: resume_run did not return within 0.3 s (the store hangs)\n"
+    )

@@ -29,7 +29,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runlife.conformance.guard import StoreRaised, Watch, guarded
+from runlife.conformance.guard import (
+    DEFAULT_TIMEOUT,
+    KitThread,
+    StoreHung,
+    StoreRaised,
+    Watch,
+    guarded,
+)
 from runlife.conformance.lockstep import (
     CLAIM_OPS,
     EXECUTOR_OPS,
@@ -55,7 +62,9 @@ class Program:
     given. Every method returns the store's answer.
     """
 
-    def __init__(self, store: str | Callable[[], RunStore] | RunStore) -> None:
+    def __init__(
+        self, store: str | Callable[[], RunStore] | RunStore, watch: Watch | None = None
+    ) -> None:
         self.target: Target | None = None
         if isinstance(store, str):
             self.target = resolve(store)
@@ -66,7 +75,7 @@ class Program:
         if Capability.RESET in opened.capabilities:
             resettable: Resettable = opened  # type: ignore[assignment]
             resettable.reset()
-        self.lockstep = Lockstep(guarded(opened, Watch()))
+        self.lockstep = Lockstep(guarded(opened, watch or Watch()))
 
     def do(self, step: Step) -> object:
         return self.lockstep.step(step)
@@ -256,9 +265,12 @@ class Replayed:
     message: str
 
 
-def replay_failure(failure: Mapping[str, Any], store: str | None) -> Replayed:
-    """Re-run a sequential failure on ``store`` (default: the store it was found on), or
-    re-judge a concurrent one offline."""
+def replay_failure(
+    failure: Mapping[str, Any], store: str, timeout: float = DEFAULT_TIMEOUT
+) -> Replayed:
+    """Re-run a sequential failure on ``store``, or re-judge a concurrent one offline. A store
+    call taking longer than ``timeout`` seconds makes the store broken, as in ``runlife
+    check``."""
     case = f"{failure.get('family', '?')} {failure.get('case', '?')}"
     if failure.get("kind") == "concurrent":
         return _rejudge(case, failure)
@@ -266,14 +278,23 @@ def replay_failure(failure: Mapping[str, Any], store: str | None) -> Replayed:
         steps = [Step.from_data(s) for s in failure.get("steps", [])]
     except (TypeError, ValueError, KeyError) as error:
         raise TraceError(f"{case}: a step is malformed: {error}") from error
-    program = Program(store or str(failure.get("store", "")))
+    watch = Watch()
+    thread = KitThread(watch, timeout)
+    try:
+        return thread.run(lambda: _rerun(case, store, steps, watch))
+    except (StoreRaised, StoreHung) as error:
+        return Replayed(case, "broken", str(error))
+    finally:
+        thread.close()
+
+
+def _rerun(case: str, store: str, steps: Sequence[Step], watch: Watch) -> Replayed:
+    program = Program(store, watch)
     try:
         for step in steps:
             program.do(step)
     except Divergence as divergence:
         return Replayed(case, "reproduced", str(divergence))
-    except StoreRaised as error:
-        return Replayed(case, "broken", str(error))
     finally:
         program.close()
     return Replayed(case, "fixed", f"all {len(steps)} steps now agree with the spec")

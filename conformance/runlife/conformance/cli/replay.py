@@ -21,6 +21,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--store", metavar="STORE", help="replay against this store instead of the recorded one"
     )
     parser.add_argument("--case", metavar="NAME", help="replay only the failures of this case")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="how long one store call may take before the store counts as hung (default 10)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
     codes = []
     for failure in failures:
         try:
-            replayed = replay_failure(failure, args.store)
+            store = args.store or failure.get("store") or data["store"]
+            replayed = replay_failure(failure, str(store), args.timeout)
         except (TraceError, TargetError) as error:
             raise UsageError(str(error)) from error
         print(f"{replayed.case}: {replayed.status}: {replayed.message}")

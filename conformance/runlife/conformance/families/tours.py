@@ -52,13 +52,19 @@ def tour_clock(timing: Timing) -> tuple[Timing, float]:
     return Timing(lease_ticks, stale_ticks), float(tick)
 
 
+def tour_bounds(ticks: Timing) -> Bounds:
+    """The core machine's bounds for the tours at ``ticks``: one run and two executors reach
+    every edge label the machine has; time runs long enough for a run to turn stale, be
+    recovered, and turn stale again."""
+    return Bounds(runs=1, actors=2, ticks=2 * int(ticks.stale_after), epochs=3, timing=ticks)
+
+
 @lru_cache(maxsize=8)
 def tours(ticks: Timing) -> tuple[tuple[Hashable, tuple[Action, ...]], ...]:
     """Each reachable edge of the core machine at ``ticks`` with its shortest behaviour,
-    shortest first. One run and two executors reach every edge label the machine has."""
-    bounds = Bounds(runs=1, actors=2, ticks=2 * int(ticks.stale_after), epochs=3, timing=ticks)
-    machine = CoreMachine(bounds)
-    exploration = explore(machine, symmetry=False, stop_at_first=False)
+    shortest first."""
+    machine = CoreMachine(tour_bounds(ticks))
+    exploration = explore(machine, stop_at_first=False)
     edges = reachable_edges(exploration, machine.edge)
     ordered = sorted(edges.items(), key=lambda item: (len(item[1]), edge_name(item[0])))
     return tuple((label, tuple(path)) for label, path in ordered)
