@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol, cast
 
+from runlife.conformance import post_run
 from runlife.conformance.history import (
     Call,
     History,
@@ -870,4 +871,20 @@ def _round(
         return
     operations = tuple(setup.operations + race)
     label = f"{scenario.name} round {number}"
-    tally.add(judge(History(operations, timing, len(setup.operations), label), budget))
+    history = History(operations, timing, len(setup.operations), label)
+    tally.add(after_the_race(judge(history, budget), store, history))
+
+
+def after_the_race(judgement: Judgement, store: RunStore, history: History) -> Judgement:
+    """``judgement`` or, when it found nothing, what the post-run invariant check finds in the
+    quiet store given every answer the race's clients had (:mod:`runlife.conformance.post_run`):
+    lost acknowledged writes, stuck runs, an event log that disagrees with the rows."""
+    if judgement.violated:
+        return judgement
+    runs = {op.input.run for op in history.operations if op.input.run is not None}
+    breaches = post_run.check(store, runs, acknowledged=[op.output for op in history.operations])
+    if not breaches:
+        return judgement
+    findings = tuple(Finding(f"post-run: {b.invariant}", b.run, (), str(b)) for b in breaches)
+    explanation = tuple(f.detail for f in findings)
+    return Judgement(judgement.verdict, findings, Counterexample(history, (), explanation, history))

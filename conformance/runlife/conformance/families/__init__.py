@@ -17,6 +17,7 @@ REGISTRY: tuple[str, ...] = (
     "runlife.conformance.families.fuzz",
     "runlife.conformance.families.races",
     "runlife.conformance.families.seeds",
+    "runlife.conformance.families.faults",
 )
 
 
