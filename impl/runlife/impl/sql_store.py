@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from types import TracebackType
-from typing import TypeVar
+from typing import TypedDict, TypeVar, Unpack
 from uuid import uuid4
 
 from sqlalchemy import Connection
@@ -94,6 +94,16 @@ Lost = TypeVar("Lost")
 Answer = TypeVar("Answer")
 
 
+class StoreOptions(TypedDict, total=False):
+    """The keyword options of :class:`SqlRunStore` and :meth:`SqlRunStore.from_url`."""
+
+    timing: Timing | None
+    clock: ManualClock | None
+    migrate: bool
+    isolation_level: str | None
+    connect_timeout: int
+
+
 class SqlRunStore:
     """A persistent, concurrency-safe run store in a SQL database, opened from a URL.
 
@@ -144,25 +154,9 @@ class SqlRunStore:
             self.create_schema()
 
     @classmethod
-    def from_url(
-        cls,
-        url: str,
-        *,
-        timing: Timing | None = None,
-        clock: ManualClock | None = None,
-        migrate: bool = True,
-        isolation_level: str | None = None,
-        connect_timeout: int = 10,
-    ) -> SqlRunStore:
+    def from_url(cls, url: str, **options: Unpack[StoreOptions]) -> SqlRunStore:
         """Open the store at ``url`` (the constructor, under the name the contract docs use)."""
-        return cls(
-            url,
-            timing=timing,
-            clock=clock,
-            migrate=migrate,
-            isolation_level=isolation_level,
-            connect_timeout=connect_timeout,
-        )
+        return cls(url, **options)
 
     # --- lifecycle ---------------------------------------------------------------------------
 
