@@ -533,25 +533,40 @@ class SqlRunStore:
         return bad if exists is not None else RunNotFound(run_id)
 
     def _transact(self, work: Callable[[Connection], Answer], read_only: bool = False) -> Answer:
-        """Run ``work`` in one transaction; run it again if a concurrent transaction aborted it."""
+        """Run ``work`` in one transaction; run it again if a concurrent transaction aborted it,
+        or if the connection broke before the commit was sent (then nothing was changed).
+
+        A database that cannot be reached, or a connection lost while committing (the change
+        may or may not have been made), raises :class:`StoreUnavailable`.
+        """
         attempt = 0
         while True:
+            stage = "connecting"
             try:
                 with self._serial, self.engine.connect() as conn:
+                    stage = "working"
                     if read_only:
                         conn.execution_options(**{READ_ONLY: True})
                     with conn.begin():
-                        return work(conn)
+                        answer = work(conn)
+                        stage = "committing"
+                return answer
             except DBAPIError as error:
-                if error.connection_invalidated:
+                if stage == "connecting":
                     raise unavailable(self._url, error) from error
-                if not is_conflict(error):
+                if error.connection_invalidated and stage == "committing":
+                    raise StoreUnavailable(
+                        f"lost the connection to the run store ({describe_url(self._url)}) "
+                        f"while committing: {first_line(error)}; the change may or may not have "
+                        "been made: read the run before retrying"
+                    ) from error
+                if not (error.connection_invalidated or is_conflict(error)):
                     raise
                 attempt += 1
                 if attempt == CONFLICT_ATTEMPTS:
                     raise StoreBusy(
                         f"the database aborted this operation {attempt} times over concurrent "
-                        "transactions; retry it later or lower the contention"
+                        "transactions or lost connections; retry it later"
                     ) from error
                 time.sleep(random.uniform(0, min(0.2, 0.002 * 2**attempt)))
 
