@@ -94,11 +94,19 @@ class MemoryRunStore:
         )
         return Claimed(run.id, holder, epoch, expires)
 
-    def _holds(self, run: Run, epoch: int) -> bool:
-        return run.status == Status.RUNNING and run.claim is not None and run.claim.epoch == epoch
-
-    def _stale(self, run: Run, epoch: int) -> StaleClaim:
-        return StaleClaim(run.id, epoch, run.epoch, run.status)
+    def _held(
+        self, run_id: str, epoch: int, bad: InvalidInput | None = None
+    ) -> Run | StaleClaim | RunNotFound | InvalidInput:
+        """The run, if ``epoch`` still holds it; else why not (unknown run, bad input, or an
+        executor that lost the run: fencing)."""
+        run = self._find(run_id)
+        if not isinstance(run, Run):
+            return run
+        if bad is not None:
+            return bad
+        if run.status != Status.RUNNING or run.claim is None or run.claim.epoch != epoch:
+            return StaleClaim(run_id, epoch, run.epoch, run.status)
+        return run
 
     def _move(self, run: Run, status: Status, **changes: object) -> Transitioned:
         finished = status in FINISHED
@@ -185,11 +193,10 @@ class MemoryRunStore:
         self, run_id: str, epoch: int
     ) -> Renewed | StaleClaim | RunNotFound | InvalidInput:
         with self._lock:
-            run = self._find(run_id)
+            run = self._held(run_id, epoch)
             if not isinstance(run, Run):
                 return run
-            if not self._holds(run, epoch) or run.claim is None:
-                return self._stale(run, epoch)
+            assert run.claim is not None  # _held found the run claimed under epoch
             expires = self._clock + self.timing.lease_ttl
             claim = replace(run.claim, lease_expires=expires)
             self._runs[run_id] = replace(run, claim=claim, last_activity_at=self._clock)
@@ -199,14 +206,9 @@ class MemoryRunStore:
         self, run_id: str, epoch: int, gate: GateSpec
     ) -> Transitioned | StaleClaim | RunNotFound | InvalidInput:
         with self._lock:
-            run = self._find(run_id)
+            run = self._held(run_id, epoch, check_gate(gate))
             if not isinstance(run, Run):
                 return run
-            bad = check_gate(gate)
-            if bad is not None:
-                return bad
-            if not self._holds(run, epoch):
-                return self._stale(run, epoch)
             # Coming back to the gate a rework started from keeps its rejection count.
             kept = run.gate.rejections if run.gate and run.gate.spec.node_id == gate.node_id else 0
             return self._move(run, Status.PAUSED, gate=Gate(gate, GateState.OPEN, kept))
@@ -237,26 +239,15 @@ class MemoryRunStore:
         self, run_id: str, epoch: int
     ) -> Transitioned | StaleClaim | RunNotFound | InvalidInput:
         with self._lock:
-            run = self._find(run_id)
-            if not isinstance(run, Run):
-                return run
-            if not self._holds(run, epoch):
-                return self._stale(run, epoch)
-            return self._move(run, Status.COMPLETED, gate=None)
+            run = self._held(run_id, epoch)
+            return self._move(run, Status.COMPLETED, gate=None) if isinstance(run, Run) else run
 
     def fail_run(
         self, run_id: str, epoch: int, error: str
     ) -> Transitioned | StaleClaim | RunNotFound | InvalidInput:
         with self._lock:
-            run = self._find(run_id)
-            if not isinstance(run, Run):
-                return run
-            bad = check_text("error", error)
-            if bad is not None:
-                return bad
-            if not self._holds(run, epoch):
-                return self._stale(run, epoch)
-            return self._move(run, Status.FAILED, error=error)
+            run = self._held(run_id, epoch, check_text("error", error))
+            return self._move(run, Status.FAILED, error=error) if isinstance(run, Run) else run
 
     def cancel_run(self, run_id: str) -> CancelOutcome | RunNotFound | InvalidInput:
         with self._lock:
@@ -282,19 +273,14 @@ class MemoryRunStore:
     def record_node_result(
         self, run_id: str, epoch: int, result: NodeResult
     ) -> Recorded | StaleClaim | RunNotFound | InvalidInput:
+        bad = check_name("node_id", result.node_id) or check_text("output", result.output)
         with self._lock:
-            run = self._find(run_id)
+            run = self._held(run_id, epoch, bad)
             if not isinstance(run, Run):
                 return run
-            bad = check_name("node_id", result.node_id) or check_text("output", result.output)
-            if bad is not None:
-                return bad
-            if not self._holds(run, epoch):
-                return self._stale(run, epoch)
             nodes = {n.node_id: n for n in run.nodes}
             nodes[result.node_id] = replace(result, invalidated=False)
-            ordered = tuple(nodes[k] for k in sorted(nodes))
-            self._runs[run_id] = replace(run, nodes=ordered)
+            self._runs[run_id] = replace(run, nodes=tuple(nodes[k] for k in sorted(nodes)))
             return Recorded(run_id, result.node_id)
 
     def node_results(self, run_id: str) -> Mapping[str, NodeResult] | RunNotFound | InvalidInput:
@@ -329,15 +315,11 @@ class MemoryRunStore:
     def save_loop_session(
         self, run_id: str, epoch: int, node_id: str, iteration: int, session_id: str
     ) -> Recorded | StaleClaim | RunNotFound | InvalidInput:
+        bad = check_name("node_id", node_id) or check_name("session_id", session_id)
         with self._lock:
-            run = self._find(run_id)
+            run = self._held(run_id, epoch, bad)
             if not isinstance(run, Run):
                 return run
-            bad = check_name("node_id", node_id) or check_name("session_id", session_id)
-            if bad is not None:
-                return bad
-            if not self._holds(run, epoch):
-                return self._stale(run, epoch)
             session = LoopSession(node_id, iteration, session_id, self._clock)
             self._runs[run_id] = replace(run, loop=session)
             return Recorded(run_id, node_id)

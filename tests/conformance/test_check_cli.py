@@ -10,6 +10,7 @@ import pytest
 from tests.conformance.kit_helpers import BROKEN, MEMORY
 
 from runlife.conformance.cli import main
+from runlife.conformance.families import all_families, select
 
 QUICK = ("--profile", "quick", "--seed", "3", "--quiet")
 
@@ -140,7 +141,6 @@ def test_a_store_that_hangs_is_broken_and_the_method_named(
     [
         (("--families", "tours,nonsense"), "--families: unknown family nonsense"),
         (("--concurrency", "1"), "--concurrency must be at least 2"),
-        (("--mutants",), "--mutants: the mutant zoo family is not installed"),
     ],
 )
 def test_bad_options_exit_2_with_one_line(
@@ -176,3 +176,10 @@ def test_replay_against_a_store_that_hangs_exits_2(
     assert (
         out == "matrix resume: broken: resume_run did not return within 0.3 s (the store hangs)\n"
     )
+
+
+def test_opt_in_families_run_only_with_mutants() -> None:
+    everything = all_families()
+    assert [f for f in select(None) if f.opt_in] == []
+    assert [f.number for f in select(None, opt_in=True)] == [f.number for f in everything]
+    assert [f.name for f in select("tours")] == ["tours"]

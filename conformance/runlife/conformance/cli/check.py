@@ -50,6 +50,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--mutants", action="store_true", help="also run the opt-in mutant zoo family"
     )
+    add_timeout_option(parser)
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def add_timeout_option(parser: argparse.ArgumentParser) -> None:
+    """``--timeout SECONDS``: the per-call limit after which a store counts as hung."""
     parser.add_argument(
         "--timeout",
         type=float,
@@ -57,7 +63,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="how long one store call may take before the store counts as hung (default 10)",
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress output")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ import argparse
 from pathlib import Path
 
 from runlife.conformance.cli import EXIT_BROKEN, EXIT_OK, EXIT_VIOLATION, UsageError
+from runlife.conformance.cli.check import add_timeout_option
 
 HELP = "re-run the counterexamples in a trace.json against a store (or re-judge races)"
 
@@ -21,13 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--store", metavar="STORE", help="replay against this store instead of the recorded one"
     )
     parser.add_argument("--case", metavar="NAME", help="replay only the failures of this case")
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        default=10.0,
-        metavar="SECONDS",
-        help="how long one store call may take before the store counts as hung (default 10)",
-    )
+    add_timeout_option(parser)
 
 
 def run(args: argparse.Namespace) -> int:
