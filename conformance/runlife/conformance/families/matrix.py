@@ -49,6 +49,12 @@ def _situations(stale_after: float) -> tuple[Situation, ...]:
     return (
         Situation("pending", Status.PENDING, (create,), 0),
         Situation("running", Status.RUNNING, (create, start), 1),
+        Situation(
+            "running, a node recorded under an older definition",
+            Status.RUNNING,
+            (create, start, Step("a0", "record_node_result", "r0", ("n1", "h0", "old", ()))),
+            1,
+        ),
         Situation("running, orphaned", Status.RUNNING, (create, start, stale), 1, needs=CLOCK),
         Situation(
             "running, recovered",
