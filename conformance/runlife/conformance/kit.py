@@ -11,6 +11,7 @@ raised or hung), or not exercised (the store lacks a capability the case needs).
 from __future__ import annotations
 
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -166,6 +167,7 @@ class Kit:
         self.thread = KitThread(self.watch, timeout)
         self._opened: list[RunStore] = []
         self.last_lockstep: Lockstep | None = None
+        self._debugged = False
         self.store = self.thread.run(self._open)
         self.timing: Timing = self.store.timing
         self.capabilities: frozenset[Capability] = frozenset(self.store.capabilities)
@@ -201,6 +203,8 @@ class Kit:
         try:
             verdict = self.thread.run(lambda: case.check(self))
         except (StoreRaised, StoreHung) as error:
+            if isinstance(error, StoreRaised):
+                self._debug(error)
             verdict = Verdict(Outcome.BROKEN, str(error))
         except Exception as error:
             if self.debug:
@@ -212,6 +216,12 @@ class Kit:
         verdict.seconds = time.perf_counter() - started
         return verdict
 
+    def _debug(self, error: StoreRaised) -> None:
+        """With ``debug``, show the first store exception's traceback."""
+        if self.debug and not self._debugged:
+            self._debugged = True
+            traceback.print_exception(error.error)
+
     def run_steps(self, steps: Sequence[Step], family: str, case: str) -> Verdict:
         """Perform ``steps`` in lockstep on a fresh store; the verdict carries the trace of a
         failure. Call on the kit thread (from a case)."""
@@ -220,6 +230,8 @@ class Kit:
             for step in steps:
                 lockstep.step(step)
         except (Divergence, StoreRaised) as error:
+            if isinstance(error, StoreRaised):
+                self._debug(error)
             trace = self.trace(family, case, lockstep, str(error))
             outcome = Outcome.FAILED if isinstance(error, Divergence) else Outcome.BROKEN
             message = f"{error}\n\nrerun it with this test:\n\n{trace['program']}"
