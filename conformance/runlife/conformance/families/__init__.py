@@ -18,6 +18,7 @@ REGISTRY: tuple[str, ...] = (
     "runlife.conformance.families.races",
     "runlife.conformance.families.seeds",
     "runlife.conformance.families.faults",
+    "runlife.conformance.mutants.family",
 )
 
 

@@ -26,6 +26,8 @@ REGISTRY: tuple[str, ...] = (
     "runlife.conformance.mutants.cache:NodeIdCacheKey",
     "runlife.conformance.mutants.claims:UnfencedHeartbeat",
     "runlife.conformance.mutants.claims:ClaimKeepsActivity",
+    "runlife.conformance.mutants.faults:UnfencedSideWrites",
+    "runlife.conformance.mutants.faults:WriteBehindFinish",
 )
 
 

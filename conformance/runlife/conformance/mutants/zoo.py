@@ -24,7 +24,7 @@ from typing import Any
 
 from runlife.conformance.guard import StoreHung, StoreRaised
 from runlife.conformance.kit import Case, Family, Kit, Outcome
-from runlife.conformance.mutants.base import BACKEND_NAMES, BACKENDS
+from runlife.conformance.mutants.base import BACKEND_NAMES, BACKENDS, Mutant
 from runlife.conformance.mutants.registry import all_mutants
 from runlife.conformance.target import KIT_TIMING, Target, TargetError, validate
 from runlife.impl import ManualClock, SqlRunStore, StoreError
@@ -128,8 +128,6 @@ def hunt(
     timeout: float = 10.0,
 ) -> ZooResult:
     """Run the kit's families in order against ``store_class`` on ``url`` until one kills it."""
-    from runlife.conformance.families import select
-    from runlife.conformance.mutants.base import Mutant
 
     if issubclass(store_class, Mutant):
         result = _Result(store_class.name, store_class.origin, control=False)
@@ -149,22 +147,42 @@ def hunt(
     except (StoreRaised, StoreHung, TargetError) as error:
         target.cleanup()
         return result(Fate.ERROR, message=f"cannot open it: {error}")
-    started = time.perf_counter()
     try:
-        for family in select(None):
-            for case in _cases(kit, family):
-                verdict = kit.run(case)
-                if verdict.outcome not in (Outcome.FAILED, Outcome.BROKEN):
-                    continue
-                first = verdict.message.splitlines()[0] if verdict.message else ""
-                fate = Fate.ERROR if first.startswith(KIT_FAILED) else Fate.KILLED
-                seconds = time.perf_counter() - started
-                return result(fate, family.name, case.name, seconds, first)
-        return result(Fate.SURVIVED, seconds=time.perf_counter() - started)
+        return _first_kill(kit, result)
     finally:
         # A store that breaks on close was already judged; its namespace is dropped anyway.
         with contextlib.suppress(StoreRaised, StoreHung):
             kit.close()
+
+
+def _first_kill(kit: Kit, result: _Result) -> ZooResult:
+    """Run the families in order until a case fails the store or finds it broken. A case in
+    which the kit itself failed kills nothing: the hunt goes on, and reports it if nothing
+    else kills the store."""
+    from runlife.conformance.families import select
+
+    started = time.perf_counter()
+    kit_failure = ""
+    for family in select(None):
+        try:
+            cases = _cases(kit, family)
+        except (StoreRaised, StoreHung) as error:
+            seconds = time.perf_counter() - started
+            return result(Fate.KILLED, family.name, "setting up the family", seconds, str(error))
+        for case in cases:
+            verdict = kit.run(case)
+            if verdict.outcome not in (Outcome.FAILED, Outcome.BROKEN):
+                continue
+            first = verdict.message.splitlines()[0] if verdict.message else ""
+            if first.startswith(KIT_FAILED):
+                kit_failure = kit_failure or f"{family.name} {case.name}: {first}"
+                continue
+            seconds = time.perf_counter() - started
+            return result(Fate.KILLED, family.name, case.name, seconds, first)
+    seconds = time.perf_counter() - started
+    if kit_failure:
+        return result(Fate.ERROR, seconds=seconds, message=kit_failure)
+    return result(Fate.SURVIVED, seconds=seconds)
 
 
 class _Result:
