@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 import xml.etree.ElementTree as ET
 
-from tests.conformance.kit_helpers import BROKEN, MEMORY, report
+from tests.conformance.kit_helpers import BROKEN, MEMORY, opened, report
 
 from runlife.conformance.families import matrix, tours
-from runlife.conformance.report import Report
+from runlife.conformance.progress import progress_for
+from runlife.conformance.report import Report, check
 
 
 def failing() -> Report:
@@ -61,3 +63,20 @@ def test_a_passing_report_says_so_and_exits_0() -> None:
     assert result.summary().splitlines()[-1].startswith("PASSED: 80 of 80 cases passed")
     root = ET.fromstring(result.junit_xml())
     assert not list(root.iter("failure")) and not list(root.iter("error"))
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_is_a_bar_on_a_terminal_and_lines_elsewhere() -> None:
+    with opened(MEMORY) as kit:
+        lines, bars = io.StringIO(), Terminal()
+        check(kit, [tours.FAMILY], progress_for(lines))
+        check(kit, [tours.FAMILY], progress_for(bars))
+    assert lines.getvalue().splitlines()[0] == "0 transition tours: 80 edges"
+    assert lines.getvalue().splitlines()[-1].startswith("0 transition tours: 80/80 edges done in")
+    drawn = bars.getvalue()
+    assert drawn.count("\r") == 1 + 80 + 1 and drawn.endswith("\n")  # start, cases, finish
+    assert "[##############################] 80/80 edges" in drawn
