@@ -60,9 +60,9 @@ class RaisingStart(ModelStore):
 class HangingResume(ModelStore):
     """Never answers a resume (a lock wait with no timeout)."""
 
-    def resume_run(self, run_id: str, holder: str) -> Any:
+    def resume_run(self, run_id: str, holder: str, expected_epoch: int | None = None) -> Any:
         time.sleep(60)
-        return super().resume_run(run_id, holder)
+        return super().resume_run(run_id, holder, expected_epoch)
 
 
 def not_a_store() -> object:
@@ -72,3 +72,14 @@ def not_a_store() -> object:
 
 def exploding_factory() -> ModelStore:
     raise ConnectionError("cannot reach the store's server")
+
+
+class WithoutReset(ModelStore):
+    """A correct store that cannot be emptied: the kit must open a new one per case."""
+
+    capabilities = frozenset({Capability.CLOCK})
+    opened = 0
+
+    def __init__(self) -> None:
+        super().__init__()
+        type(self).opened += 1

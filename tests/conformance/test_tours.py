@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from tests.conformance import broken_stores
 from tests.conformance.kit_helpers import BROKEN, MEMORY, MODEL, outcomes, report
 
 from runlife.conformance.families import tours
@@ -62,3 +63,10 @@ def test_edges_whose_tour_lets_time_pass_need_the_clock() -> None:
     assert "tick[absent -> -, absent]" in skipped
     assert verdicts["cancel_run[pending -> CancelOutcome, cancelled]"].outcome is Outcome.PASSED
     assert result.exit_code == 0
+
+
+def test_a_store_without_reset_is_opened_anew_for_every_case() -> None:
+    before = broken_stores.WithoutReset.opened
+    result = report(f"{BROKEN}:WithoutReset", tours.FAMILY)
+    assert set(outcomes(result).values()) == {Outcome.PASSED}
+    assert broken_stores.WithoutReset.opened - before > len(result.entries)
