@@ -7,14 +7,15 @@ On the SQL run store it also reads the whole tables through
 :func:`runlife.impl.post_run_sql.breaches` (every run, and the event log the contract cannot
 see), so it judges every run even when no id is given.
 
-The invariants are :class:`~runlife.impl.post_run_sql.Invariant`. Precisely, for a running run
-(``now`` is the store's clock): its lease is live (``now < lease_expires``); or it has expired
-less than ``stale_after`` after the run's last activity (the grace in which a slow holder may
-still heartbeat); or it is a recoverable orphan, which the store offers for resume. A running
-run past its grace that the store does not offer is **stuck**. Through the contract "offered"
-means ``find_resumable`` answers a run for the run's workflow, conversation and codebase (this
-one, or a newer one: then the check cannot tell and stays silent); the SQL fast path asks the
-store's own resumable predicate row by row.
+The invariants are :class:`~runlife.impl.post_run_sql.Invariant`. Precisely, for a running
+run (``now`` is the store's clock): its lease is live (``now < lease_expires``); or it expired
+less than ``stale_after - lease_ttl`` ago (the grace in which a slow holder may still
+heartbeat: a healthy store makes the run resumable exactly when the grace ends, since a claim
+stamps the lease and the activity together); or it is a recoverable orphan, which the store
+offers for resume. A running run past its grace that the store does not offer is **stuck**.
+Through the contract "offered" means ``find_resumable`` answers a run for the run's workflow,
+conversation and codebase (this one, or a newer one: then the check cannot tell and stays
+silent); the SQL fast path asks the store's resumable predicate row by row.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ def check(
     *,
     before: Snapshot | None = None,
     acknowledged: Iterable[object] = (),
+    tables: bool = True,
 ) -> list[Breach]:
     """Every breach of the post-run invariants, for a store no client is writing to.
 
@@ -61,13 +63,14 @@ def check(
     runs as they were before the fault; a finished run must still be finished the same way, no
     epoch may go down, no run may vanish. ``acknowledged``: the answers clients were given; a
     terminal status or a claim epoch answered must be in the store, no run may be finished
-    twice, and no two claims may share an epoch.
+    twice, and no two claims may share an epoch. ``tables``: on the SQL store, read the
+    whole tables (every run, and the event log) instead of asking run by run.
     """
     answers = list(acknowledged)
     before = before or {}
     named = {*run_ids, *before, *(run_id for run_id, _ in _facts(answers))}
     current = {run_id: store.get_run(run_id) for run_id in sorted(named)}
-    sql = _sql_store(store)
+    sql = _sql_store(store) if tables else None
     found = breaches(sql) if sql is not None else _row_breaches(store, current)
     found += _history_breaches(current, before, answers)
     return sorted(set(found), key=lambda b: (b.run, list(Invariant).index(b.invariant), b.detail))
@@ -91,7 +94,7 @@ def finished_as(answer: object) -> Status | None:
 def _row_breaches(store: RunStore, current: Mapping[str, object]) -> list[Breach]:
     """The claim and stuck rules, run by run, through the contract."""
     now = store.now()
-    timing = store.timing
+    grace = store.timing.stale_after - store.timing.lease_ttl
     found = []
     for run in current.values():
         if not isinstance(run, Run):
@@ -106,12 +109,7 @@ def _row_breaches(store: RunStore, current: Mapping[str, object]) -> list[Breach
         elif claim is not None and claim.epoch != run.epoch:
             detail = f"{state}, claim epoch {claim.epoch}"
             found.append(Breach(Invariant.CLAIM_NOT_CURRENT, run.id, detail))
-        elif (
-            claim is not None
-            and now >= claim.lease_expires
-            and now - run.last_activity_at >= timing.stale_after
-            and not _offered(store, run)
-        ):
+        elif claim is not None and now >= claim.lease_expires + grace and not _offered(store, run):
             detail = (
                 f"{state}, lease expired at {claim.lease_expires:g}, last activity "
                 f"{run.last_activity_at:g}, now {now:g}, and find_resumable offers nothing"

@@ -35,8 +35,9 @@ class Invariant(StrEnum):
     CLAIM_NOT_CURRENT = "claim under an old epoch"
     """A running run's claim carries the run's last issued epoch, or fencing is meaningless."""
     STUCK = "stuck in running"
-    """A running run whose lease expired and whose last activity is ``stale_after`` old must
-    be resumable (an orphan someone can recover); otherwise no one can ever continue it."""
+    """A running run whose lease expired more than ``stale_after - lease_ttl`` ago (the grace
+    in which a slow holder may still heartbeat) must be resumable: an orphan someone can
+    recover. Otherwise no one can continue it (a refused holder that keeps touching it, say)."""
     LOG_INCOMPLETE = "event log incomplete"
     """Every transition of a run left exactly one event: versions 1..N for a run at version N."""
     LOG_DISAGREES = "event log disagrees with the run"
@@ -71,8 +72,7 @@ class Breach:
 
 RUNNING = runs.c.status == Status.RUNNING.value
 CLAIMED = runs.c.claim_epoch.is_not(None)
-LEASE_EXPIRED = runs.c.lease_expires <= sql.NOW
-ACTIVITY_STALE = runs.c.last_activity_at <= sql.NOW - sql.STALE_AFTER
+GRACE_OVER = runs.c.lease_expires + (sql.STALE_AFTER - sql.LEASE_TTL) <= sql.NOW
 TERMINAL_STATUSES = [status.value for status in sorted(TERMINAL)]
 
 RUN_FIELDS = (
@@ -103,9 +103,7 @@ CLAIM_RULES: tuple[tuple[Invariant, Any], ...] = (
     (
         # The store's own resumable predicate, so a store that forgets an orphan is caught.
         Invariant.STUCK,
-        select(*RUN_FIELDS).where(
-            RUNNING, CLAIMED, LEASE_EXPIRED, ACTIVITY_STALE, not_(sql.RESUMABLE)
-        ),
+        select(*RUN_FIELDS).where(RUNNING, CLAIMED, GRACE_OVER, not_(sql.RESUMABLE)),
     ),
 )
 """Per-row rules on ``runs``: each statement selects the runs that break its invariant."""
