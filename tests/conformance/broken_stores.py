@@ -13,8 +13,9 @@ from typing import Any
 
 from runlife.spec import variants
 from runlife.spec.contract import Capability
+from runlife.spec.records import NewRun
 from runlife.spec.reference import ModelStore
-from runlife.spec.results import StaleClaim
+from runlife.spec.results import Created, StaleClaim
 from runlife.spec.rules import CORRECT
 
 
@@ -83,3 +84,11 @@ class WithoutReset(ModelStore):
     def __init__(self) -> None:
         super().__init__()
         type(self).opened += 1
+
+
+class DedupingCreate(ModelStore):
+    """Hands back the existing run of the same workflow instead of creating another."""
+
+    def create_run(self, new: NewRun) -> Any:
+        same = [r.id for r in self.state.runs if r.workflow == new.workflow]
+        return Created(same[0]) if same else super().create_run(new)

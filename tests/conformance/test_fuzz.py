@@ -52,6 +52,13 @@ def test_a_failure_is_a_short_program_that_fails_the_same_way_again(
     assert str(rerun(program)) == verdict.message.splitlines()[0]
 
 
+def test_a_store_handing_out_an_id_twice_is_caught() -> None:
+    verdict = fuzzed(f"{BROKEN}:DedupingCreate", "lifecycle")
+    assert verdict.outcome is Outcome.FAILED
+    assert "create_run" in verdict.message.splitlines()[0]
+    assert "the spec says a run id not issued before" in verdict.message
+
+
 def test_a_store_that_raises_is_broken_and_the_program_shows_where() -> None:
     verdict = fuzzed(f"{BROKEN}:RaisingStart", "lifecycle")
     assert verdict.outcome is Outcome.BROKEN

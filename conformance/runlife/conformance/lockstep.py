@@ -367,12 +367,14 @@ class Lockstep:
             self.records.append(Record(step, expected, error))
             raise
         self.records.append(Record(step, expected, got))
+        fail = self._failure(index, step)
+        if isinstance(got, Created) and got.run_id in self.store.names:
+            raise fail("result", "a run id not issued before", _show(got))
         self.spec.learn(step, expected)
         self.store.learn(step, got)
         if step.run is not None and step.op in NODE_OPS:
             self.touched.add(step.run)
 
-        fail = self._failure(index, step)
         if self.spec.comparable(expected) != self.store.comparable(got):
             raise fail("result", _show(expected), _show(got))
         names = self._reread(step)
