@@ -439,11 +439,11 @@ class Interloper:
         self.capabilities, self.timing = store.capabilities, store.timing
 
     def resume_run(
-        self, run_id: str, holder: str
+        self, run_id: str, holder: str, expected_epoch: int | None = None
     ) -> Claimed | RunNotResumable | RunNotFound | InvalidInput:
         if run_id == self._run_id:
             expect_a(Claimed, self._store.resume_run(run_id, "interloper"), "the interloper")
-        return self._store.resume_run(run_id, holder)
+        return self._store.resume_run(run_id, holder, expected_epoch)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
