@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -190,3 +191,8 @@ def test_sound_stores_have_nothing_to_report(make_store: StoreFactory) -> None:
     assert check(store, ids) == [] and check(store, ids, tables=False) == []
     model = ModelStore()
     assert check(model, [_model_run(model)]) == []
+
+
+def test_every_invariant_is_documented() -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "reliability.md").read_text(encoding="utf-8")
+    assert [i for i in Invariant if f"| {i} |" not in doc] == []
