@@ -2,8 +2,8 @@
 
 A :class:`Mutant` is a :class:`~runlife.impl.SqlRunStore` subclass. Most swap the guarded
 UPDATE of one operation (:attr:`Variant.swaps`); the statement helpers here derive the swapped
-statement from the store's own (:func:`with_guard`, :func:`without`), so a mutant states only
-what it changes. A few override one method instead.
+statement from the store's own (:func:`with_guard`, :func:`rebound`, :func:`without`), so a
+mutant states only what it changes. A few override one method instead.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, cast
 
-from sqlalchemy import Column, ColumnElement, Connection, and_
+from sqlalchemy import BindParameter, Column, ColumnElement, Connection, and_
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from runlife.impl import statements as sql
 from runlife.impl.dialects import AnyRow, Cas, guarded_update
@@ -81,6 +82,17 @@ def answer(cas: Cas) -> list[Column[Any]]:
 def with_guard(cas: Cas, new_guard: ColumnElement[bool]) -> Cas:
     """``cas`` guarded by ``new_guard`` instead: the same row, the same SET, the same answer."""
     return guarded_update(runs, sql.THE_RUN, new_guard, assignments(cas), answer(cas))
+
+
+def rebound(cas: Cas, parameter: str, replacement: ColumnElement[Any]) -> Cas:
+    """``cas`` with ``replacement`` wherever its guard reads the bind parameter ``parameter``."""
+
+    def swap(element: Any, **_: Any) -> Any:
+        return (
+            replacement if isinstance(element, BindParameter) and element.key == parameter else None
+        )
+
+    return with_guard(cas, replacement_traverse(guard(cas), {}, swap))
 
 
 def without(cas: Cas, column: Column[Any]) -> Cas:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Connection, Double, and_, bindparam, or_, true, update
+from sqlalchemy import Connection, Double, bindparam, true, update
 
-from runlife.conformance.mutants.base import Mutant, with_guard, without
+from runlife.conformance.mutants.base import Mutant, rebound, with_guard, without
 from runlife.impl import statements as sql
 from runlife.impl.dialects import AnyRow, Cas
 from runlife.impl.schema import runs
@@ -18,15 +18,6 @@ from runlife.spec.store import resumable
 
 UNGUARDED_RESUME = with_guard(sql.RESUME, true())
 """``UPDATE runs SET <claim> WHERE id = ?``: resume with no status guard."""
-
-
-def _resumable_after(threshold: ColumnElement[float]) -> ColumnElement[bool]:
-    """Resume's guard with the orphan arm comparing ``last_activity_at`` with ``threshold``."""
-    resumable_after = or_(
-        runs.c.status.in_([Status.FAILED.value, Status.PAUSED.value]),
-        and_(runs.c.status == Status.RUNNING.value, runs.c.last_activity_at <= threshold),
-    )
-    return and_(resumable_after, sql.SAME_INCARNATION)
 
 
 class UnguardedResume(Mutant):
@@ -76,9 +67,8 @@ class UnboundStaleThreshold(Mutant):
     name = "unbound-stale-threshold"
     origin = "seed 001 review, C1"
     swaps = {
-        "resume": with_guard(
-            sql.RESUME,
-            _resumable_after(sql.NOW - bindparam("stale_days", type_=Double(), required=False)),
+        "resume": rebound(
+            sql.RESUME, "stale_after", bindparam("stale_days", type_=Double(), required=False)
         )
     }
 
@@ -93,12 +83,7 @@ class SplitThresholds(Mutant):
 
     name = "split-thresholds"
     origin = "seed 001 review, C1 (1 vs 3 days)"
-    swaps = {
-        "resume": with_guard(
-            sql.RESUME,
-            _resumable_after(sql.NOW - 3 * sql.STALE_AFTER),
-        )
-    }
+    swaps = {"resume": rebound(sql.RESUME, "stale_after", 3 * sql.STALE_AFTER)}
 
 
 class ClaimKeepsActivity(Mutant):

@@ -124,16 +124,22 @@ def hunt(
     url: str,
     *,
     profile: str = ZOO_PROFILE,
+    families: str | None = None,
     seed: int | None = None,
     timeout: float = 10.0,
 ) -> ZooResult:
-    """Run the kit's families in order against ``store_class`` on ``url`` until one kills it."""
+    """Run the kit's families in order against ``store_class`` on ``url`` until one kills it
+    (``families``: a ``--families`` list to run instead of all of them)."""
+
+    from runlife.conformance.families import select
 
     if issubclass(store_class, Mutant):
         result = _Result(store_class.name, store_class.origin, control=False)
         applies_to = store_class.applies_to
     else:
-        result, applies_to = _Result(CONTROL, "runlife.impl.SqlRunStore", control=True), BACKENDS
+        name = CONTROL if store_class is SqlRunStore else store_class.__name__
+        origin = f"{store_class.__module__}.{store_class.__qualname__}"
+        result, applies_to = _Result(name, origin, control=True), BACKENDS
     backend = parse_url(url).get_backend_name()
     if backend not in applies_to:
         where = ", ".join(BACKEND_NAMES[b] for b in sorted(applies_to))
@@ -148,22 +154,20 @@ def hunt(
         target.cleanup()
         return result(Fate.ERROR, message=f"cannot open it: {error}")
     try:
-        return _first_kill(kit, result)
+        return _first_kill(kit, select(families), result)
     finally:
         # A store that breaks on close was already judged; its namespace is dropped anyway.
         with contextlib.suppress(StoreRaised, StoreHung):
             kit.close()
 
 
-def _first_kill(kit: Kit, result: _Result) -> ZooResult:
+def _first_kill(kit: Kit, families: Sequence[Family], result: _Result) -> ZooResult:
     """Run the families in order until a case fails the store or finds it broken. A case in
     which the kit itself failed kills nothing: the hunt goes on, and reports it if nothing
     else kills the store."""
-    from runlife.conformance.families import select
-
     started = time.perf_counter()
     kit_failure = ""
-    for family in select(None):
+    for family in families:
         try:
             cases = _cases(kit, family)
         except (StoreRaised, StoreHung) as error:
