@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.conformance.kit_helpers import MODEL, outcomes, report
 from tests.conftest import server_url
 
 from runlife.conformance.cli import main
+from runlife.conformance.kit import Outcome
 from runlife.conformance.mutants import (
     CONTROL,
     REGISTRY,
@@ -29,7 +31,9 @@ from runlife.conformance.mutants import (
     run_zoo,
     table,
 )
+from runlife.conformance.mutants import family as mutants_family
 from runlife.conformance.mutants.backends import ReadFirstClaims, UpdateThenInsertNodes
+from runlife.conformance.mutants.family import verdict
 
 KILLED_BY = {
     "unguarded-resume": "tours",
@@ -191,3 +195,20 @@ def test_the_table_says_how_many_were_killed() -> None:
     assert lines[-1] == (
         "killed 2 of 3; seconds to kill: median 2.00, max 3.50 (b); 1 not applicable here"
     )
+
+
+def test_a_surviving_mutant_fails_the_check_and_a_killed_one_passes() -> None:
+    survived = verdict(ZooResult("m", "o", Fate.SURVIVED, seconds=4.0))
+    assert survived.outcome is Outcome.FAILED
+    assert survived.message == "survived every family in 4.0 s: the kit misses this bug"
+    killed = verdict(ZooResult("m", "o", Fate.KILLED, "races", "claim_vs_claim", 0.25))
+    assert killed.outcome is Outcome.PASSED
+    assert killed.message == "killed by races: claim_vs_claim in 0.25 s"
+    absent = verdict(ZooResult("m", "o", Fate.NOT_APPLICABLE, message="applies to SQLite only"))
+    assert absent.outcome is Outcome.NOT_EXERCISED
+
+
+def test_the_zoo_is_not_exercised_on_a_store_that_is_not_sql() -> None:
+    result = report(MODEL, mutants_family.FAMILY)
+    assert set(outcomes(result).values()) == {Outcome.NOT_EXERCISED}
+    assert result.entries[0].verdict.message == mutants_family.NEEDS_A_DATABASE
