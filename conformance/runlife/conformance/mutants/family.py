@@ -1,7 +1,8 @@
 """Family 5, the mutant zoo (opt-in: ``runlife check STORE --mutants``).
 
-One case per registered mutant: the kit's other families hunt it on a fresh private store of
-the same database (see :mod:`runlife.conformance.mutants.zoo`). The case passes when a family
+One case per registered mutant: the kit's other families hunt it, at the quick profile and with
+the check's ``--seed``, on a fresh private store of the same database (see
+:mod:`runlife.conformance.mutants.zoo`). The case passes when a family
 kills the mutant, fails when it survives them all, and is not exercised when the bug cannot
 exist on this backend. The report adds the zoo's table: mutant, origin, seconds to kill,
 killed by family and case, and "killed N of M". The correct store itself is checked by the
@@ -54,7 +55,7 @@ def _case(mutant: type[Mutant]) -> Callable[[Kit], Verdict]:
         url = database_url(kit)
         if url is None:
             return Verdict(Outcome.NOT_EXERCISED, NEEDS_A_DATABASE)
-        return verdict(hunt(mutant, url, timeout=kit.timeout))
+        return verdict(hunt(mutant, url, seed=kit.seed, timeout=kit.timeout))
 
     return check
 
