@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any, cast
 
 from runlife.conformance.concurrency import StoreUnderTest
@@ -344,6 +345,7 @@ class _Child:
         sent = []
         while True:
             os.kill(self.process.pid, signal.SIGSTOP)
+            _stopped(self.process.pid)
             if not self.calling.value:
                 while self.pipe.poll(0):
                     sent.append(self.pipe.recv())
@@ -353,6 +355,19 @@ class _Child:
 
     def thaw(self) -> None:
         os.kill(self.process.pid, signal.SIGCONT)
+
+
+def _stopped(pid: int) -> None:
+    """Wait until process ``pid`` is stopped (a signal takes effect a moment after it is sent)."""
+    stat = Path(f"/proc/{pid}/stat")
+    if not stat.exists():
+        time.sleep(POLL)  # no /proc: give the signal time to land
+        return
+    deadline = time.monotonic() + WAIT
+    while (
+        stat.read_text().rpartition(")")[2].split()[0] not in "Tt" and time.monotonic() < deadline
+    ):
+        time.sleep(0.001)
 
 
 @contextmanager
