@@ -2,7 +2,7 @@
 
 Each store (every mutant, and the correct :class:`~runlife.impl.SqlRunStore` as the control)
 gets a fresh private store on the given database: a scratch SQLite file, or a namespace of its
-own on a server, dropped afterwards. The kit's families then run in order, at the quick
+own on a server, removed afterwards. The kit's families then run in order, at the quick
 profile, and stop at the first case that fails or finds the store broken: that family and case
 killed the mutant, and the seconds from the first case to that verdict are its time to kill.
 The control must pass every family.
@@ -28,7 +28,7 @@ from runlife.conformance.mutants.base import BACKEND_NAMES, BACKENDS, Mutant
 from runlife.conformance.mutants.registry import all_mutants
 from runlife.conformance.target import KIT_TIMING, Target, TargetError, validate
 from runlife.impl import ManualClock, SqlRunStore, StoreError
-from runlife.impl.dialects import describe_url, is_memory, parse_url
+from runlife.impl.dialects import describe_url, parse_url
 from runlife.impl.isolation import drop_isolated, isolated_url
 
 ZOO_PROFILE = "quick"
@@ -96,7 +96,9 @@ class ZooFigures:
 
 
 def zoo_target(store_class: type[SqlRunStore], url: str) -> Target:
-    """A target opening ``store_class`` on a fresh private store on ``url``'s database."""
+    """A target opening ``store_class`` on a fresh private store on ``url``'s database: a
+    namespace of its own on a server, a scratch file for SQLite (in-memory SQLite too, whose
+    one shared connection would hide the races and reconnections some mutants need)."""
     parsed = parse_url(url)
     name = f"{store_class.__name__} on {describe_url(parsed)}"
     cleanup: Callable[[], None]
@@ -104,8 +106,6 @@ def zoo_target(store_class: type[SqlRunStore], url: str) -> Target:
         namespace = f"runlife_zoo_{uuid.uuid4().hex[:12]}"
         private = isolated_url(url, namespace)
         cleanup = lambda: drop_isolated(url, namespace)  # noqa: E731
-    elif is_memory(parsed):
-        private, cleanup = "sqlite://", lambda: None
     else:
         directory = Path(tempfile.mkdtemp(prefix="runlife-zoo-"))
         private = f"sqlite:///{directory / 'runs.db'}"
