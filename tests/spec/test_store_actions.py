@@ -309,3 +309,22 @@ def test_timing_refuses_a_threshold_below_the_lease() -> None:
     with pytest.raises(ValueError, match="stale_after"):
         Timing(lease_ttl=3, stale_after=2)
     assert replace(TIMING, stale_after=5).stale_after == 5
+
+
+@pytest.mark.parametrize(
+    ("attempt", "field"),
+    [
+        (lambda s, e: store.create_run(s, NewRun("w\ud800", "m"), "r1"), "workflow"),
+        (lambda s, e: store.create_run(s, NewRun("wf", "m\udfff"), "r1"), "user_message"),
+        (lambda s, e: store.pause_at_gate(s, "r0", e, GateSpec("g", True, 2**63)), "max_attempts"),
+        (lambda s, e: store.save_loop_session(s, "r0", e, "loop", -1, "sess"), "iteration"),
+        (lambda s, e: store.resolve_gate(s, "r0", "maybe"), "decision"),
+    ],
+)
+def test_input_no_database_can_hold_is_refused_by_the_spec_too(
+    attempt: Callable[[StoreState, int], store.Step], field: str
+) -> None:
+    state, epoch = running()
+    after, result = attempt(state, epoch)
+    assert isinstance(result, InvalidInput) and result.field == field
+    assert after == state

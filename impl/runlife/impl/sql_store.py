@@ -42,7 +42,14 @@ from runlife.impl.dialects import (
 from runlife.impl.errors import StoreBusy, StoreConfigError, StoreUnavailable
 from runlife.impl.migrate import upgrade
 from runlife.spec.contract import Capability
-from runlife.spec.limits import check_gate, check_name, check_new_run, check_run_id, check_text
+from runlife.spec.limits import (
+    check_count,
+    check_gate,
+    check_name,
+    check_new_run,
+    check_run_id,
+    check_text,
+)
 from runlife.spec.records import (
     Claim,
     Conversation,
@@ -162,17 +169,7 @@ class SqlRunStore:
 
     def create_run(self, new: NewRun) -> Created | InvalidInput:
         conversation = new.conversation
-        bad = (
-            check_new_run(new)
-            or _platform(conversation)
-            or _unencodable(
-                ("workflow", new.workflow),
-                ("codebase", new.codebase),
-                ("conversation", None if conversation is None else conversation.id),
-                ("user_message", new.user_message),
-                ("working_path", new.working_path),
-            )
-        )
+        bad = check_new_run(new)
         if bad is not None:
             return bad
         run_id = uuid4().hex
@@ -203,7 +200,7 @@ class SqlRunStore:
         wanted = [("workflow", workflow), ("codebase", codebase)]
         if conversation_id is not None:
             wanted.append(("conversation", conversation_id))
-        if any(_check_name(field, value) for field, value in wanted):
+        if any(check_name(field, value) for field, value in wanted):
             return Found(None)  # every stored run passed these checks, so none can match
         params = self._params(
             None, workflow=workflow, codebase=codebase, conversation_id=conversation_id
@@ -219,7 +216,7 @@ class SqlRunStore:
             sql.START,
             _claimed(run_id, holder),
             lambda now: RunNotStartable(run_id, Status(now.status)),
-            _check_name("holder", holder),
+            check_name("holder", holder),
             holder=holder,
             action="start",
         )
@@ -232,7 +229,7 @@ class SqlRunStore:
             sql.RESUME,
             _claimed(run_id, holder),
             lambda now: RunNotResumable(run_id, Status(now.status)),
-            _check_name("holder", holder),
+            check_name("holder", holder),
             holder=holder,
             expected_epoch=expected_epoch,
             action="resume",
@@ -252,11 +249,7 @@ class SqlRunStore:
     def pause_at_gate(
         self, run_id: str, epoch: int, gate: GateSpec
     ) -> Transitioned | StaleClaim | Lookup:
-        bad = (
-            check_gate(gate)
-            or _unencodable(("node_id", gate.node_id))
-            or _int64("max_attempts", gate.max_attempts)
-        )
+        bad = check_gate(gate)
         return self._decide(
             run_id,
             sql.PAUSE,
@@ -287,7 +280,7 @@ class SqlRunStore:
             sql.FAIL,
             _transitioned(run_id, Status.FAILED),
             _stale(run_id, epoch),
-            _check_text("error", error),
+            check_text("error", error),
             fence_epoch=_fence(epoch),
             error_text=error,
             action="fail",
@@ -372,7 +365,7 @@ class SqlRunStore:
             sql.LOCK_HELD,
             recorded,
             _stale(run_id, epoch),
-            _check_name("node_id", result.node_id) or _check_text("output", result.output),
+            check_name("node_id", result.node_id) or check_text("output", result.output),
             fence_epoch=_fence(epoch),
             action="record_node",
         )
@@ -399,7 +392,7 @@ class SqlRunStore:
             sql.LOCK_ANY,  # taking the row lock orders this after any concurrent node write
             invalidated,
             _never,
-            _check_name("node_id", node_id),
+            check_name("node_id", node_id),
             action="invalidate",
         )
 
@@ -411,9 +404,9 @@ class SqlRunStore:
             sql.SAVE_LOOP,
             lambda conn, row: Recorded(run_id, node_id),
             _stale(run_id, epoch),
-            _check_name("node_id", node_id)
-            or _check_name("session_id", session_id)
-            or _int64("iteration", iteration),
+            check_name("node_id", node_id)
+            or check_name("session_id", session_id)
+            or check_count("iteration", iteration, 0),
             fence_epoch=_fence(epoch),
             loop_node_id=node_id,
             iteration=iteration,
@@ -666,38 +659,6 @@ def _lookup(run_id: str) -> Lookup | None:
     if bad := check_run_id(run_id):
         return bad
     return None if ISSUED_ID.fullmatch(run_id) else RunNotFound(run_id)
-
-
-def _unencodable(*fields: tuple[str, object]) -> InvalidInput | None:
-    """Refuse text no database can store: a lone surrogate has no UTF-8 encoding."""
-    for field, value in fields:
-        if isinstance(value, str):
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                return InvalidInput(field, "is not valid Unicode (it holds a lone surrogate)")
-    return None
-
-
-def _check_name(field: str, value: str) -> InvalidInput | None:
-    return check_name(field, value) or _unencodable((field, value))
-
-
-def _check_text(field: str, value: str) -> InvalidInput | None:
-    return check_text(field, value) or _unencodable((field, value))
-
-
-def _platform(conversation: Conversation | None) -> InvalidInput | None:
-    """Refuse a platform that is not a :class:`Platform` (it could never be read back)."""
-    if conversation is None or conversation.platform in set(Platform):
-        return None
-    return InvalidInput("platform", f"must be one of {', '.join(Platform)}")
-
-
-def _int64(field: str, value: int) -> InvalidInput | None:
-    if isinstance(value, int) and value in INT64:
-        return None
-    return InvalidInput(field, "must be an integer between -2**63 and 2**63 - 1")
 
 
 def _fence(epoch: int) -> int:

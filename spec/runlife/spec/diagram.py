@@ -3,8 +3,9 @@
 Nothing here is drawn by hand. The lifecycle view's edges are the status changes the model
 checker reaches at the machine's bound, each labelled with the actor's role, the action and its
 guard in short (:data:`runlife.spec.store.GUARDS`). The reachable view draws the abstract graph
-of one run (:meth:`CoreMachine.abstract`) and can mark the edges a conformance check exercised.
-A counterexample becomes a sequence diagram: one lane per actor, one for the store.
+of one run (:meth:`CoreMachine.abstract`) and can mark the edges a conformance check exercised;
+the gates, dispatch and loop views draw their machines' explored graphs the same way. A
+counterexample becomes a sequence diagram: one lane per actor, one for the store.
 
 Standard library only; :mod:`runlife.conformance.render` turns the DOT text into SVG or PNG.
 """
@@ -28,6 +29,7 @@ S = TypeVar("S")
 ABSENT = "absent"
 """The node a run is in before it is created (drawn as the initial dot)."""
 FINISHED = frozenset(str(s) for s in TERMINAL)
+"""The terminal statuses, as node names (drawn final)."""
 STORE = "store"
 """The sequence diagram's lane for the store every action is sent to."""
 
@@ -103,7 +105,8 @@ class Graph:
 
 @dataclass(frozen=True, order=True)
 class Transition:
-    """A status change of the acted-on run: ``before --action (by role)--> after``."""
+    """What one step did to one run: ``before --action (by role)--> after``, states being
+    statuses (the lifecycle) or abstract states (the other views)."""
 
     before: str
     action: str
@@ -667,6 +670,14 @@ def _changed(before: Mapping[str, object], after: Mapping[str, object]) -> tuple
     return tuple(lines)
 
 
+REPLY_CHARS = 160
+"""The most characters of a result a sequence diagram shows (the rest is elided)."""
+
+
+def _brief(text: str) -> str:
+    return text if len(text) <= REPLY_CHARS else text[: REPLY_CHARS - 1] + "\u2026"
+
+
 def _call(action: Action) -> str:
     return f"{action.name}({', '.join(str(a) for a in action.args)})"
 
@@ -687,7 +698,7 @@ def behaviour(
         if action is not None:
             changes = _changed(previous, now)
             local = action.result is None and all(c.startswith(f"{action.actor}.") for c in changes)
-            reply = "" if action.result is None else show(action.result)
+            reply = "" if action.result is None else _brief(show(action.result))
             messages.append(Message(action.actor, _call(action), reply, changes, local))
         previous = now
     if verdict and messages:
@@ -781,6 +792,9 @@ class _Canvas:
             label=text,
             fontcolor=attrs["color"],
             height=0.1,
+            style="filled",
+            fillcolor="white",
+            margin="0.02,0",
         )
         y -= height + 10
         self.line(name, (xs[0], y), (xs[1], y), **attrs)
@@ -810,7 +824,7 @@ def sequence_to_dot(seq: Sequence) -> str:
         else:
             y = canvas.arrow(f"m{k}", (x[m.sender], x[STORE]), y, m.call, color=color)
         if m.reply:
-            reply = _wrap(m.reply, 40)
+            reply = _wrap(m.reply, 48)
             y = canvas.arrow(
                 f"r{k}", (x[STORE], x[m.sender]), y, reply, color=color, style="dashed"
             )
@@ -849,7 +863,7 @@ def _lane_positions(seq: Sequence) -> dict[str, float]:
     gap = 110.0
     for m in seq.messages:
         span = abs(seq.lanes.index(m.sender) - seq.lanes.index(STORE)) or 1
-        for text in (m.call, _wrap(m.reply, 40)):
+        for text in (m.call, _wrap(m.reply, 48)):
             gap = max(gap, (_extent(text)[0] + 24) / span)
     return {lane: i * gap for i, lane in enumerate(seq.lanes)}
 

@@ -12,7 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from runlife.spec.limits import check_gate, check_name, check_new_run, check_run_id, check_text
+from runlife.spec.limits import (
+    check_count,
+    check_gate,
+    check_name,
+    check_new_run,
+    check_run_id,
+    check_text,
+)
 from runlife.spec.records import (
     Claim,
     Gate,
@@ -301,6 +308,8 @@ def resolve_gate(state: StoreState, run_id: str, decision: GateDecision) -> Step
     run = _lookup(state, run_id)
     if not isinstance(run, Run):
         return state, run
+    if not isinstance(decision, GateDecision):
+        return state, InvalidInput("decision", "must be approve or reject")
     gate = run.gate
     if run.status is not Status.PAUSED or gate is None or gate.state is not GateState.OPEN:
         return state, GateNotOpen(run_id, run.status, None if gate is None else gate.state)
@@ -368,7 +377,11 @@ def save_loop_session(
     run = _lookup(state, run_id)
     if not isinstance(run, Run):
         return state, run
-    bad = check_name("node_id", node_id) or check_name("session_id", session_id)
+    bad = (
+        check_name("node_id", node_id)
+        or check_name("session_id", session_id)
+        or check_count("iteration", iteration, 0)
+    )
     if bad is not None:
         return state, bad
     if stale := _fence(run, epoch):
