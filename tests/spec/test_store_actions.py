@@ -311,6 +311,9 @@ def test_timing_refuses_a_threshold_below_the_lease() -> None:
     assert replace(TIMING, stale_after=5).stale_after == 5
 
 
+NOT_A_DECISION: GateDecision = "maybe"  # type: ignore[assignment]
+
+
 @pytest.mark.parametrize(
     ("attempt", "field"),
     [
@@ -318,7 +321,7 @@ def test_timing_refuses_a_threshold_below_the_lease() -> None:
         (lambda s, e: store.create_run(s, NewRun("wf", "m\udfff"), "r1"), "user_message"),
         (lambda s, e: store.pause_at_gate(s, "r0", e, GateSpec("g", True, 2**63)), "max_attempts"),
         (lambda s, e: store.save_loop_session(s, "r0", e, "loop", -1, "sess"), "iteration"),
-        (lambda s, e: store.resolve_gate(s, "r0", "maybe"), "decision"),
+        (lambda s, e: store.resolve_gate(s, "r0", NOT_A_DECISION), "decision"),
     ],
 )
 def test_input_no_database_can_hold_is_refused_by_the_spec_too(
