@@ -262,14 +262,20 @@ class Side:
         raise InvalidStep(f"unknown operation {step.op!r}")
 
     def learn(self, step: Step, result: object) -> None:
-        """Update ids and what the actor believes it holds, as a real executor would."""
+        """Update ids and what the actor believes it holds, as a real executor would: a claim
+        gives it the run, a heartbeat of its own claim extends the lease, any other answer to
+        its write (and a crash) leaves it holding nothing."""
         if isinstance(result, Created) and step.run is not None:
             self.ids[step.run] = result.run_id
             self.names[result.run_id] = step.run
         if step.op == "crash":
             self.holdings.pop(step.actor, None)
-        elif isinstance(result, Claimed | Renewed):
+        elif isinstance(result, Claimed):
             self.holdings[step.actor] = Holding(result.run_id, result.epoch, result.lease_expires)
+        elif isinstance(result, Renewed):
+            held = self.holdings.get(step.actor)
+            if held is not None and (held.run_id, held.epoch) == (result.run_id, result.epoch):
+                self.holdings[step.actor] = Holding(held.run_id, held.epoch, result.lease_expires)
         elif step.op in EXECUTOR_OPS and not isinstance(result, Recorded):
             self.holdings.pop(step.actor, None)
 

@@ -147,6 +147,14 @@ class Differential(RuleBasedStateMachine):
         actor, _ = self.holder(pick)
         self.lockstep.step(Step(actor, "crash"))
 
+    @rule(run=RUNS, op=st.sampled_from(("heartbeat", "complete_run")), back=st.integers(0, 2))
+    def write_with_an_old_epoch(self, run: str, op: str, back: int) -> None:
+        """An executor that holds no claim writes under the epoch the run had ``back`` claims
+        ago (0: the current one, as a second executor that learned it would)."""
+        stored = self.lockstep.spec.runs.get(run)
+        epoch = getattr(stored, "epoch", 0) - back
+        self.lockstep.step(Step("zombie", op, run, (), epoch))
+
 
 class Clock(Differential):
     """Time passes (stores with ``Capability.CLOCK``): by a tick, a lease, an orphan threshold."""
