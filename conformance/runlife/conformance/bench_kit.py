@@ -8,10 +8,10 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from runlife.conformance.families import fuzz, select
-from runlife.conformance.kit import Kit, Outcome
+from runlife.conformance.kit import PROFILES, Kit, Outcome
 from runlife.conformance.lockstep import Lockstep
 from runlife.conformance.report import check
 from runlife.conformance.target import resolve
@@ -49,15 +49,23 @@ class FuzzRate:
         return self.steps / self.seconds if self.seconds else 0.0
 
 
-def fuzz_rate(store: str, profile: str = "default", seed: int = 1) -> FuzzRate:
-    """Run every fuzzing case of ``profile`` on ``store``; steps counted, time measured."""
-    kit = CountingKit(resolve(store), profile, seed=seed)
+def fuzz_rate(
+    store: str, profile: str = "default", seed: int = 1, every_run: bool | None = None
+) -> FuzzRate:
+    """Run every fuzzing case of ``profile`` on ``store``; steps counted, time measured.
+
+    ``every_run`` overrides the profile's choice of reading back every run after each step.
+    """
+    chosen = PROFILES[profile]
+    if every_run is not None:
+        chosen = replace(chosen, fuzz_every_run=every_run)
+    kit = CountingKit(resolve(store), chosen, seed=seed)
     try:
         started = time.perf_counter()
         verdicts = [kit.run(case) for case in fuzz.cases(kit)]
         seconds = time.perf_counter() - started
         passed = all(v.outcome is Outcome.PASSED for v in verdicts)
-        return FuzzRate(kit.target.name, profile, kit.steps, seconds, passed)
+        return FuzzRate(kit.target.name, chosen.name, kit.steps, seconds, passed)
     finally:
         kit.close()
 
