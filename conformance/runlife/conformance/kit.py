@@ -28,6 +28,7 @@ from runlife.conformance.guard import (
     guarded,
 )
 from runlife.conformance.lockstep import Divergence, Lockstep, Step
+from runlife.conformance.replay import program_text
 from runlife.conformance.target import Target
 from runlife.spec.contract import Capability, Resettable, RunStore
 from runlife.spec.records import Timing
@@ -240,8 +241,6 @@ class Kit:
 
     def trace(self, family: str, case: str, lockstep: Lockstep, failure: str) -> dict[str, Any]:
         """A failure as plain data for ``trace.json`` and ``runlife replay``."""
-        from runlife.conformance.replay import program_text
-
         steps = [r.step for r in lockstep.records]
         return {
             "kind": "sequential",

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from runlife.conformance.families import all_families
 from runlife.conformance.guard import StoreHung, StoreRaised
 from runlife.conformance.kit import Case, Family, Kit, Outcome, Verdict
 from runlife.conformance.progress import Progress
@@ -221,8 +222,6 @@ class Report:
 
 def check(kit: Kit, families: Sequence[Family], progress: Progress | None = None) -> Report:
     """Run every case of ``families`` on the kit's store, in order, into a report."""
-    from runlife.conformance.families import all_families
-
     progress = progress or Progress()
     chosen = {f.number for f in families}
     report = Report(
