@@ -68,6 +68,17 @@ CASES: tuple[Case, ...] = (
     Case("a finished run", ("abandon", "{completed}", "--store", "{store}"), 1),
     Case("a run without an open gate", ("approve", "{failed}", "--store", "{store}"), 1),
     Case("a finished run", ("approve", "{completed}", "--store", "{store}"), 1),
+    Case(
+        "a NUL in the approval",
+        ("approve", "{paused}", "--message", "a\x00b", "--store", "{store}"),
+        2,
+    ),
+    Case(
+        "a NUL in the reason", ("reject", "{paused}", "--reason", "a\x00", "--store", "{store}"), 2
+    ),
+    Case(
+        "a 1 MB + 1 message", ("resume", "{failed}", "--message", MEGABYTE, "--store", "{store}"), 2
+    ),
     Case("an unknown run id", ("reject", UNKNOWN, "--store", "{store}"), 1),
     Case("a finished run", ("reject", "{completed}", "--store", "{store}"), 1),
     Case("an unknown node", ("invalidate", "{paused}", "nonsense", "--store", "{store}"), 2),

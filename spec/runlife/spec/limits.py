@@ -57,8 +57,10 @@ def check_run_id(run_id: str) -> InvalidInput | None:
     """Refuse a run id no store could have issued (empty, oversized, NUL or spaces)."""
     if not isinstance(run_id, str) or not run_id:
         return InvalidInput("run_id", "must be a non-empty string")
-    if len(run_id) > MAX_RUN_ID or any(ord(c) <= 32 for c in run_id):
-        return InvalidInput("run_id", "is not a run id (at most 64 characters, no spaces)")
+    if len(run_id) > MAX_RUN_ID:
+        return InvalidInput("run_id", f"is not a run id (ids have at most {MAX_RUN_ID} characters)")
+    if any(ord(c) <= 32 for c in run_id):
+        return InvalidInput("run_id", "is not a run id (ids have no spaces or control characters)")
     return None
 
 

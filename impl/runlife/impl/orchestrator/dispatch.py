@@ -30,6 +30,7 @@ from runlife.spec.dispatch import (
     format_prompt,
     resume_request,
 )
+from runlife.spec.limits import check_text
 from runlife.spec.records import Conversation, NewRun, Run
 from runlife.spec.results import (
     Claimed,
@@ -111,6 +112,8 @@ class Dispatcher:
         before anything is stored or claimed.
         """
         find_workflow(self.workflows, request.workflow)
+        if bad := check_text("message", request.message):
+            return NotStarted(bad)  # refused before any run is looked at, claimed or created
         decision = decide_dispatch(request, self._candidate(request))
         match decision:
             case PromptForFailedRun():

@@ -29,6 +29,7 @@ from runlife.spec.gates import (
     auto_resume_after_decision,
     needs_dispatch,
 )
+from runlife.spec.limits import check_text
 from runlife.spec.records import Run
 from runlife.spec.results import (
     GateDecision,
@@ -78,6 +79,8 @@ def decide_gate(
     run receives them as its user input (the rework reads the reason). Without them the
     resumed run receives its own request, as ``runlife resume`` sends it.
     """
+    if words is not None and (bad := check_text("message", words)):
+        return bad  # refused before the decision is taken
     run = store.get_run(run_id)
     if not isinstance(run, Run):
         return run
