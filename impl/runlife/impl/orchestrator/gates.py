@@ -79,7 +79,8 @@ def decide_gate(
     run receives them as its user input (the rework reads the reason). Without them the
     resumed run receives its own request, as ``runlife resume`` sends it.
     """
-    if words is not None and (bad := check_text("message", words)):
+    said = "reason" if decision is GateDecision.REJECT else "message"
+    if words is not None and (bad := check_text(said, words)):
         return bad  # refused before the decision is taken
     run = store.get_run(run_id)
     if not isinstance(run, Run):
