@@ -253,7 +253,7 @@ def _label(role_name: str, actions: Iterable[str], noop: bool = False) -> str:
 
     A step that changed nothing says so instead of naming a guard it did not pass.
     """
-    names = sorted(set(actions), key=_order)
+    names = sorted(set(actions), key=lambda a: (_order(a), a))
     guards = {"changes nothing" if noop else store.GUARDS.get(a) for a in names}
     if len(guards) > 1:
         return "\n".join(_label(role_name, [a]).replace("\n", " ") for a in names)
