@@ -55,17 +55,17 @@ CRITERIA: tuple[Criterion, ...] = (
     Criterion(
         "000",
         "An approval given in chat resumes the paused run without a prompt",
-        r"approv\w*_(in_chat|pause\w*_resum|resum)",
+        r"nl_approval|approv\w*_in_chat|approved_pause_resumes",
     ),
     Criterion(
         "000",
         "resume <id> resumes that run: no prompt loop, no fresh run",
-        r"explicit_resume|resume_command|resumes_the_named",
+        r"explicit_resume",
     ),
     Criterion(
         "000",
         "The suggested command escapes backslash, quote, backtick and $",
-        r"escape|shell_quote",
+        r"escapes_|shell_quote",
     ),
     Criterion(
         "001",
@@ -120,8 +120,8 @@ CRITERIA: tuple[Criterion, ...] = (
     ),
     Criterion(
         "004",
-        "The first iteration of a resumed interactive loop starts a fresh session",
-        r"fresh_session|loop\w*resum",
+        "A resumed interactive loop never sends a session the provider has forgotten",
+        r"expired_session",
     ),
 )
 
@@ -282,8 +282,13 @@ def spec_markdown(atlas: diagram.Atlas, built: Built, tests: Path) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _cell(text: str) -> str:
+    """Text for a markdown table cell: GFM reads a bare ``|`` as a cell border."""
+    return text.replace("|", "\\|")
+
+
 def _first_line(obj: object) -> str:
-    return _paragraphs(obj).split("\n\n")[0].replace("|", "\\|")
+    return _cell(_paragraphs(obj).split("\n\n")[0])
 
 
 def _action_details() -> list[str]:
@@ -307,7 +312,9 @@ def _machines_section(atlas: diagram.Atlas) -> list[str]:
             ("step", machine.step_properties),
             ("progress", machine.progress),
         ):
-            lines += [f"| `{p.name}` | {kind} | {p.seed} | {_markdown(p.doc)} |" for p in props]
+            lines += [
+                f"| `{p.name}` | {kind} | {p.seed} | {_cell(_markdown(p.doc))} |" for p in props
+            ]
         lines.append("")
     return lines
 
@@ -326,7 +333,9 @@ def _variants_section(built: Built) -> list[str]:
     for v in all_variants():
         picture = f"diagrams/trace-{v.name}.svg"
         shown = f"[picture]({picture})" if picture in built.dots else "none found"
-        lines.append(f"| `{v.name}` | {v.seed} | `{v.violates}` | {v.description} | {shown} |")
+        lines.append(
+            f"| `{v.name}` | {v.seed} | `{v.violates}` | {_cell(v.description)} | {shown} |"
+        )
     return [*lines, ""]
 
 
@@ -354,7 +363,7 @@ def _criteria_section(root: Path) -> list[str]:
     for c in CRITERIA:
         hits = [t for t in tests if re.search(c.tests, t.rsplit("::", 1)[1])]
         shown = "<br>".join(f"`{t}`" for t in hits) if hits else "**no test found**"
-        lines.append(f"| {c.seed} | {c.text} | {shown} (`{c.tests}`) |")
+        lines.append(f"| {c.seed} | {c.text} | {shown} (`{_cell(c.tests)}`) |")
     return [*lines, ""]
 
 
