@@ -83,7 +83,9 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise UsageError(f"--families: {error}") from error
     if args.mutants and not any(f.opt_in for f in families):
-        raise UsageError("--mutants: the mutant zoo family is not installed in this runlife")
+        raise UsageError(
+            "--mutants runs the mutant zoo: leave --families out, or add 'mutants' to it"
+        )
     try:
         target = resolve(args.store)
     except TargetError as error:

@@ -26,7 +26,7 @@ from runlife.conformance.render import (
 )
 from runlife.spec import diagram
 from runlife.spec.checker import Action
-from runlife.spec.core import Bounds, CoreMachine
+from runlife.spec.core import CoreMachine
 from runlife.spec.records import Timing
 
 HELP = "draw the lifecycle (or another view) from the spec: SVG, PNG, DOT or mermaid"
@@ -115,11 +115,10 @@ def exercised(report: dict[str, Any]) -> frozenset[diagram.AbstractEdge]:
 
 
 def _tour_steps(timing: Timing, passed: set[str]) -> frozenset[diagram.AbstractEdge]:
-    from runlife.conformance.families.tours import edge_name, tour_clock, tours
+    from runlife.conformance.families.tours import edge_name, tour_bounds, tour_clock, tours
 
     ticks, _ = tour_clock(timing)
-    bounds = Bounds(runs=1, actors=2, ticks=2 * int(ticks.stale_after), epochs=3, timing=ticks)
-    machine = CoreMachine(bounds)
+    machine = CoreMachine(tour_bounds(ticks))
     found: set[diagram.AbstractEdge] = set()
     for label, path in tours(ticks):
         if edge_name(label) in passed:
