@@ -489,6 +489,10 @@ class SqlRunStore:
             **arguments,
         }
 
+    def _statement(self, action: str, cas: Cas) -> Cas:
+        """The guarded statement ``action`` runs: ``cas`` itself. The mutant zoo swaps it."""
+        return cas
+
     def _decide(
         self,
         run_id: str,
@@ -509,6 +513,7 @@ class SqlRunStore:
         if bad is not None:
             return self._unless_missing(run_id, bad)
         params = self._params(run_id, **arguments)
+        cas = self._statement(str(arguments.get("action")), cas)
 
         def transition(conn: Connection) -> Won | Lost | RunNotFound:
             row = cas.run(conn, params)

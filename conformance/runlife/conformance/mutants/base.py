@@ -8,17 +8,16 @@ mutant states only what it changes. A few override one method instead.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar, cast
 
-from sqlalchemy import BindParameter, Column, ColumnElement, Connection, and_
+from sqlalchemy import BindParameter, Column, ColumnElement, and_
 from sqlalchemy.sql.visitors import replacement_traverse
 
 from runlife.impl import statements as sql
-from runlife.impl.dialects import AnyRow, Cas, guarded_update
+from runlife.impl.dialects import Cas, guarded_update
 from runlife.impl.schema import runs
-from runlife.impl.sql_store import Lookup, Lost, SqlRunStore, Won
-from runlife.spec.results import InvalidInput
+from runlife.impl.sql_store import SqlRunStore
 
 BACKENDS = frozenset({"sqlite", "postgresql", "mysql"})
 """Every backend runlife supports, by SQLAlchemy backend name."""
@@ -35,17 +34,8 @@ class Variant(SqlRunStore):
 
     swaps: ClassVar[Mapping[str, Cas]] = {}
 
-    def _decide(
-        self,
-        run_id: str,
-        cas: Cas,
-        won: Callable[[Connection, AnyRow], Won],
-        lost: Callable[[AnyRow], Lost],
-        bad: InvalidInput | None,
-        **arguments: object,
-    ) -> Won | Lost | Lookup:
-        swapped = self.swaps.get(str(arguments.get("action")), cas)
-        return super()._decide(run_id, swapped, won, lost, bad, **arguments)
+    def _statement(self, action: str, cas: Cas) -> Cas:
+        return self.swaps.get(action, cas)
 
 
 class Mutant(Variant):

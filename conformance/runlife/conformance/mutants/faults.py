@@ -15,8 +15,8 @@ from runlife.conformance.mutants.base import Mutant, with_guard
 from runlife.impl import statements as sql
 from runlife.impl.dialects import AnyRow, Cas
 from runlife.impl.schema import runs
-from runlife.impl.sql_store import Answer, Lookup, Lost, Won
-from runlife.spec.results import InvalidInput, Status
+from runlife.impl.sql_store import Answer
+from runlife.spec.results import Status
 
 RUNNING = runs.c.status == Status.RUNNING.value
 
@@ -74,18 +74,10 @@ class WriteBehindFinish(Mutant):
         self._owed = threading.RLock()
         super().__init__(url, **options)
 
-    def _decide(
-        self,
-        run_id: str,
-        cas: Cas,
-        won: Callable[[Connection, AnyRow], Won],
-        lost: Callable[[AnyRow], Lost],
-        bad: InvalidInput | None,
-        **arguments: object,
-    ) -> Won | Lost | Lookup:
-        if arguments.get("action") in self.DEFERRED:
-            cas = Deferred(cas.update, cas.returning, cas.read_back, self._later)
-        return super()._decide(run_id, cas, won, lost, bad, **arguments)
+    def _statement(self, action: str, cas: Cas) -> Cas:
+        if action in self.DEFERRED:
+            return Deferred(cas.update, cas.returning, cas.read_back, self._later)
+        return cas
 
     def _transact(self, work: Callable[[Connection], Answer], read_only: bool = False) -> Answer:
         """Write what is owed, then do ``work``: one call at a time, so this client alone can
