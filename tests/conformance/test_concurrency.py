@@ -66,11 +66,11 @@ class ReadThenWriteStore(ModelStore):
         super().__init__()
         self.window = window
 
-    def resume_run(self, run_id: str, holder: str) -> Any:
+    def resume_run(self, run_id: str, holder: str, expected_epoch: int | None = None) -> Any:
         snapshot = self.state  # read, outside the lock
         if self.window:
             time.sleep(self.window)
-        after, result = spec.resume_run(snapshot, run_id, holder, self.timing)
+        after, result = spec.resume_run(snapshot, run_id, holder, self.timing, expected_epoch)
         claimed = after.get(run_id)
         if isinstance(result, Claimed) and claimed is not None:
             with self._lock:
@@ -312,7 +312,7 @@ class UnguardedResumeSqlStore(SqlRunStore):
     """TEST ONLY. Seed 001's resume as it was written, on a real database: the status is
     checked with a read, then ``UPDATE runs ... WHERE id = :id`` runs with no status guard."""
 
-    def resume_run(self, run_id: str, holder: str) -> Any:
+    def resume_run(self, run_id: str, holder: str, expected_epoch: int | None = None) -> Any:
         run = self.get_run(run_id)
         if not isinstance(run, Run):
             return run
