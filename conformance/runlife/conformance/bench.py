@@ -196,6 +196,122 @@ def mutants(settings: Settings) -> list[Row]:
     return _provided("runlife.conformance.mutants", "mutant seconds-to-kill", settings)
 
 
+DETECTION_TRIALS, QUICK_DETECTION_TRIALS = 100, 10
+DETECTION_SECONDS = 2.0
+
+
+def double_claim_detection(settings: Settings) -> list[Row]:
+    """How often the concurrency family catches a read-then-write resume (the mutant zoo's)
+    within 2 s, and how often it raises a false alarm on the correct store, on SQLite and
+    PostgreSQL. One private store per database, emptied between trials."""
+    from runlife.conformance.mutants.claims import ReadThenWriteResume
+    from runlife.impl import SqlRunStore
+    from runlife.impl.bench_store import databases
+
+    trials = QUICK_DETECTION_TRIALS if settings.quick else DETECTION_TRIALS
+    rows = []
+    for name, url in databases().items():
+        if name == "mysql":
+            continue  # the issue's targets name SQLite and PostgreSQL
+        command = f"runlife check {url} --families races"
+        try:
+            caught, seconds = _race_trials(ReadThenWriteResume, url, trials, DETECTION_SECONDS)
+            alarms, _ = _race_trials(SqlRunStore, url, trials, None)
+        except Exception as error:  # a server down: say so, go on
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+            rows.append(Row("double claim detection", name, f"{NOT_MEASURED}: {reason}", command))
+            continue
+        rows.append(
+            Row(
+                "read-then-write double claim caught within 2 s",
+                name,
+                f"{caught} of {trials} ({100 * caught / trials:.0f}%)",
+                f"{command} --mutants",
+                f"claim_vs_claim, 4 threads; median {statistics.median(seconds):.2f} s to catch;"
+                " target >= 95%",
+            )
+        )
+        rows.append(
+            Row(
+                "false alarms on the correct store",
+                name,
+                f"{alarms} of {trials}",
+                command,
+                "claim_vs_claim, 4 threads, 10 rounds each; target 0",
+            )
+        )
+    return rows
+
+
+def _race_trials(
+    store_class: type[Any], url: str, trials: int, time_limit: float | None
+) -> tuple[int, list[float]]:
+    """Race ``claim_vs_claim`` ``trials`` times on one private store of ``store_class``;
+    how many races failed, and how long each failing one took."""
+    import tempfile
+
+    from runlife.conformance.concurrency import (
+        ScenarioStatus,
+        StoreUnderTest,
+        claim_vs_claim,
+        run_family,
+    )
+    from runlife.conformance.families.races import Connection
+    from runlife.impl.isolation import drop_isolated, isolated_url
+
+    namespace = f"runlife_bench_{os.getpid()}"
+    with tempfile.TemporaryDirectory() as scratch:
+        private = (
+            f"sqlite:///{scratch}/race.db"
+            if url.startswith("sqlite")
+            else isolated_url(url, namespace)
+        )
+        store = store_class.from_url(private)
+        failed, seconds = 0, []
+        try:
+            for _ in range(trials):
+                store.reset()
+                sut = StoreUnderTest(lambda: Connection(store), name=store_class.__name__)
+                rounds = 1_000 if time_limit is not None else 10
+                [result] = run_family(
+                    sut, 4, rounds, time_limit=time_limit, scenarios=(claim_vs_claim,)
+                )
+                if result.status is ScenarioStatus.FAILED:
+                    failed += 1
+                    seconds.append(result.elapsed)
+        finally:
+            store.close()
+            if not url.startswith("sqlite"):
+                drop_isolated(url, namespace)
+    return failed, seconds or [float("nan")]
+
+
+def profile_times(settings: Settings) -> list[Row]:
+    """Wall time of a whole ``runlife check`` (every family) in each profile, on SQLite in
+    memory, through :func:`runlife.conformance.bench_kit.check_time`."""
+    from runlife.conformance.bench_kit import check_time
+
+    profiles = ("quick",) if settings.quick else ("quick", "default", "thorough")
+    rows = []
+    for profile in profiles:
+        seconds, last = median_seconds(
+            1 if profile == "thorough" else settings.repeats,
+            partial(check_time, "sqlite://", profile),
+        )
+        verdict = "all passed" if getattr(last, "exit_code", 1) == 0 else "SOME CASES FAILED"
+        target = "; target <= 60 s" if profile == "default" else ""
+        rows.append(
+            Row(
+                f"runlife check wall time, {profile} profile",
+                "sqlite (in memory)",
+                f"{seconds:.1f} s",
+                f"runlife check sqlite:// --profile {profile}",
+                f"{getattr(last, 'cases', 0)} cases; {verdict}{target}",
+            )
+        )
+    return rows
+
+
 def make_test(settings: Settings) -> list[Row]:
     """The wall time of ``make test``: given, or timed here with ``--with-make-test``."""
     if settings.make_test_seconds is not None:
@@ -228,7 +344,9 @@ MEASUREMENTS: tuple[Measurement, ...] = (
     symmetry_reduction,
     fuzzing,
     sql_store,
+    double_claim_detection,
     mutants,
+    profile_times,
     make_test,
 )
 
