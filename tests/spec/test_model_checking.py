@@ -41,8 +41,8 @@ def test_symmetry_reduction_loses_no_behaviour() -> None:
     """Reduced and unreduced exploration agree on every property and on the reachable
     abstract edges; the orbit count bounds the unreduced state count from above."""
     machine = CoreMachine(Bounds(runs=2, actors=2, ticks=2, epochs=2))
-    reduced = explore(machine)
-    full = explore(machine, symmetry=False)
+    reduced = explore(machine, labels=True)
+    full = explore(machine, symmetry=False, labels=True)
     assert reduced.ok and full.ok
     assert set(reachable_edges(reduced, machine.edge)) == set(reachable_edges(full, machine.edge))
     assert len(reduced.states) < len(full.states) <= count_unreduced(machine, reduced)
@@ -76,7 +76,7 @@ def test_progress_violation_is_reported_as_the_path_to_the_stuck_state() -> None
 
 def test_every_reachable_edge_has_a_shortest_tour() -> None:
     machine = CoreMachine(Bounds(runs=1, actors=2, ticks=3, epochs=3))
-    ex = explore(machine)
+    ex = explore(machine, labels=True)
     tours = reachable_edges(ex, machine.edge)
     assert len(tours) > 50
     for edge, actions in tours.items():

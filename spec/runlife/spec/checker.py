@@ -212,16 +212,18 @@ def explore(
     stop_at_first: bool = True,
     stop_at: str | None = None,
     max_states: int | None = None,
+    labels: bool = False,
 ) -> Exploration[S]:
     """Explore every reachable state breadth-first, checking every property on the way.
 
     Exploration stops at the first violation (``stop_at_first``), or once the property named
     ``stop_at`` is violated; breadth-first order makes that violation's path a shortest one.
+    ``labels`` records the machine's ``edge`` of every step, for :func:`reachable_edges`.
     """
     collecting = gc.isenabled()
     gc.disable()  # millions of long-lived small objects: the cyclic collector only slows us
     try:
-        return _explore(machine, symmetry, keep_edges, stop_at_first, stop_at, max_states)
+        return _explore(machine, symmetry, keep_edges, stop_at_first, stop_at, max_states, labels)
     finally:
         if collecting:
             gc.enable()
@@ -234,6 +236,7 @@ def _explore(
     stop_at_first: bool,
     stop_at: str | None,
     max_states: int | None,
+    labels: bool,
 ) -> Exploration[S]:
     started, started_cpu = time.perf_counter(), time.process_time()
     result: Exploration[S] = Exploration(machine.name, symmetry=symmetry)
@@ -241,10 +244,12 @@ def _explore(
     seen: dict[Hashable, int] = {}
     frontier: deque[int] = deque()
     failed: set[str] = set()
-    label: Callable[[S, Action, S], Hashable] | None = getattr(machine, "edge", None)
+    label: Callable[[S, Action, S], Hashable] | None = (
+        getattr(machine, "edge", None) if labels else None
+    )
     goals: list[Goal[S]] = list(getattr(machine, "goals", ()))
     unreached = {goal.name: goal for goal in goals}
-    labels: dict[Hashable, Hashable] = {}  # one object per distinct label
+    interned: dict[Hashable, Hashable] = {}  # one object per distinct label
 
     def add(state: S, parent: int, action: Action | None) -> int:
         index = len(result.states)
@@ -301,7 +306,7 @@ def _explore(
                 edge = None
                 if label is not None:
                     edge = label(state, action, after)
-                    edge = labels.setdefault(edge, edge)
+                    edge = interned.setdefault(edge, edge)
                 result.edges.append((index, action, target, edge))
 
     if not frontier and not done():  # the whole graph is known: check it as a whole
@@ -381,14 +386,18 @@ def reachable_edges(
 ) -> dict[Hashable, list[Action]]:
     """Every distinct edge label, with the shortest behaviour ending in such an edge.
 
-    The labels are the machine's ``edge`` of each concrete step, recorded while exploring
-    (``label`` is accepted for callers that name it, and must be that same method). The result
+    The labels are the machine's ``edge`` of each concrete step, recorded while exploring with
+    ``labels=True`` (``label`` is accepted for callers that name it, and must be that same
+    method). The result
     maps each label to the actions from an initial state up to and including that edge.
     """
     best: dict[Hashable, tuple[int, int, Action]] = {}
     for source, action, _, edge in ex.edges:
         if edge is None:
-            raise ValueError(f"the {ex.machine} machine has no edge() to label its steps")
+            raise ValueError(
+                f"the {ex.machine} exploration has no edge labels: explore it with labels=True"
+                " (the machine needs an edge() method)"
+            )
         length = ex.depth[source]
         if edge not in best or length < best[edge][0]:
             best[edge] = (length, source, action)

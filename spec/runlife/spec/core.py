@@ -85,6 +85,7 @@ class CoreMachine:
         self.rules = rules
         self._memo: dict[tuple[object, ...], tuple[Run, Run, Result]] = {}
         self._run_keys: dict[int, tuple[Run, tuple[object, ...]]] = {}
+        self._facts: dict[tuple[object, ...], tuple[Run, bool]] = {}
         self.invariants = (
             *CORE_INVARIANTS,
             find_and_resume_agree(self),
@@ -193,6 +194,17 @@ class CoreMachine:
             after, result = getattr(self.rules, rule)(alone, run.id, *args)
             hit = self._memo[key] = (run, after.runs[0], result)
         return hit[1], hit[2]
+
+    def per_run(
+        self, name: str, run: Run, clock: float, compute: Callable[[Run, float], bool]
+    ) -> bool:
+        """A per-run fact about ``run`` at ``clock``, computed once (memoised like
+        :meth:`_on_run`: by the run's identity, keeping the run alive)."""
+        key = (name, id(run), clock)
+        hit = self._facts.get(key)
+        if hit is None:
+            hit = self._facts[key] = (run, compute(run, clock))
+        return hit[1]
 
     @staticmethod
     def _with(
@@ -365,16 +377,15 @@ def find_and_resume_agree(machine: CoreMachine) -> Invariant[CoreState]:
         Protects orphan recovery from a predicate copied by hand with another threshold or an
         unbound parameter (seed 001, review finding C1).
         """
+        return all(machine.per_run("agree", run, s.store.clock, agree) for run in s.store.runs)
+
+    def agree(run: Run, clock: float) -> bool:
         timing = machine.bounds.timing
-        for run in s.store.runs:
-            alone = StoreState(s.store.clock, (run,))
-            _, found = machine.rules.find_resumable(alone, run.workflow, None, run.codebase, timing)
-            _, claimed = machine.rules.resume_run(alone, run.id, "probe", timing)
-            if isinstance(found, Found) and (found.run_id == run.id) != isinstance(
-                claimed, Claimed
-            ):
-                return False
-        return True
+        alone = StoreState(clock, (run,))
+        _, found = machine.rules.find_resumable(alone, run.workflow, None, run.codebase, timing)
+        _, claimed = machine.rules.resume_run(alone, run.id, "probe", timing)
+        offered = isinstance(found, Found) and found.run_id == run.id
+        return offered == isinstance(claimed, Claimed)
 
     return Invariant("find_and_resume_agree", holds, _doc(holds), "001")
 

@@ -64,7 +64,7 @@ def tours(ticks: Timing) -> tuple[tuple[Hashable, tuple[Action, ...]], ...]:
     """Each reachable edge of the core machine at ``ticks`` with its shortest behaviour,
     shortest first."""
     machine = CoreMachine(tour_bounds(ticks))
-    exploration = explore(machine, stop_at_first=False)
+    exploration = explore(machine, stop_at_first=False, labels=True)
     edges = reachable_edges(exploration, machine.edge)
     ordered = sorted(edges.items(), key=lambda item: (len(item[1]), edge_name(item[0])))
     return tuple((label, tuple(path)) for label, path in ordered)
