@@ -37,7 +37,7 @@ unit: $(STAMP) dot
 test: lint unit
 
 bench: $(STAMP) dot
-	$(BIN)/python -m runlife.conformance.bench --out docs/benchmarks.md
+	$(BIN)/python -m runlife.conformance.bench --out docs/benchmarks.md --with-make-test
 
 diagrams: $(STAMP) dot
 	$(BIN)/python -m runlife.conformance.diagrams_build docs/diagrams
