@@ -335,7 +335,10 @@ def make_test(settings: Settings) -> list[Row]:
     started = time.perf_counter()
     done = subprocess.run(["make", "test"], capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
+    said = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
     note = "passed" if done.returncode == 0 else f"FAILED with exit {done.returncode}"
+    if done.returncode != 0 and said:
+        note += f": {said[-1].strip()}"
     return [Row("make test wall time", "-", f"{seconds:.0f} s", "time make test", note)]
 
 

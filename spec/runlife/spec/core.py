@@ -83,6 +83,7 @@ class CoreMachine:
     def __init__(self, bounds: Bounds | None = None, rules: Rules = CORRECT) -> None:
         self.bounds = bounds or Bounds()
         self.rules = rules
+        self.gate = GATE
         self._memo: dict[tuple[object, ...], tuple[Run, Run, Result]] = {}
         self._run_keys: dict[int, tuple[Run, tuple[object, ...]]] = {}
         self._facts: dict[tuple[object, ...], tuple[Run, bool]] = {}
@@ -159,7 +160,7 @@ class CoreMachine:
         assert run is not None
         writes: tuple[tuple[str, tuple[object, ...]], ...] = (
             ("heartbeat", (h.epoch, timing)),
-            ("pause_at_gate", (h.epoch, GATE)),
+            ("pause_at_gate", (h.epoch, self.gate)),
             ("complete_run", (h.epoch,)),
             ("fail_run", (h.epoch, "boom")),
         )
@@ -352,7 +353,9 @@ def _run_key(run: Run) -> tuple[object, ...]:
         -1 if claim is None else claim.lease_expires,
         run.epoch,
         run.error is not None,
-        0 if run.gate is None else 1,
+        () if run.gate is None else (str(run.gate.state), run.gate.rejections),
+        tuple((n.node_id, n.identity, n.output, n.invalidated) for n in run.nodes),
+        () if run.loop is None else (run.loop.iteration, run.loop.session_id, run.loop.saved_at),
     )
 
 

@@ -41,22 +41,30 @@ def _loop() -> Machine[Any]:
     return LoopMachine()
 
 
+def _all() -> Machine[Any]:
+    from runlife.spec.system import SystemMachine
+
+    return SystemMachine()
+
+
 MACHINES: dict[str, Callable[[], Machine[Any]]] = {
     "core": lambda: CoreMachine(Bounds()),
     "dispatch": _dispatch,
     "gates": _gates,
     "cache": _cache,
     "loop": _loop,
+    "all": _all,
 }
 """Each machine at its default bounds; ``core`` is the default."""
 
 
 def SUBMACHINE_VARIANTS() -> Iterator[Variant]:
-    """The weakened specs of the smaller machines (dispatch, gates, cache, loop).
+    """The weakened specs of the smaller machines (dispatch, gates, cache, loop) and of all
+    of them together.
 
     Imported here, not at the top, because those modules build on :mod:`runlife.spec.variants`.
     """
-    from runlife.spec import cache, dispatch, gates, loop
+    from runlife.spec import cache, dispatch, gates, loop, system
 
-    for module in (dispatch, gates, cache, loop):
+    for module in (dispatch, gates, cache, loop, system):
         yield from module.VARIANTS
