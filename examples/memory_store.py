@@ -183,10 +183,9 @@ class MemoryRunStore:
             bad = check_name("holder", holder)
             if bad is not None:
                 return bad
-            if not self._is_resumable(run):
+            moved = expected_epoch is not None and run.epoch != expected_epoch  # claimed since
+            if moved or not self._is_resumable(run):
                 return RunNotResumable(run_id, run.status)
-            if expected_epoch is not None and run.epoch != expected_epoch:
-                return RunNotResumable(run_id, run.status)  # claimed again since the caller looked
             return self._claim(run, holder)
 
     def heartbeat(
